@@ -1,0 +1,1 @@
+"""buchex engine: everything except the terminal UI. Never imports textual or tui."""
