@@ -1,0 +1,140 @@
+"""`buchex config list / show / import / export / validate / delete`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from engine.cli.common import EXIT_INVALID, EXIT_OK, err, out, print_json, read_json_file, table
+from engine.config import FIELDS, SECTIONS, ExportConfig, config_to_json
+from engine.fields import Problem, Secret, SecretMode, ValidationError, value_at
+from engine.workspace import Workspace
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("config", help="Schnittstellen verwalten")
+    cs = p.add_subparsers(dest="config_cmd", required=True, metavar="BEFEHL")
+
+    c = cs.add_parser("list", help="alle Schnittstellen")
+    c.add_argument("--json", action="store_true", help="ein JSON-Objekt je Schnittstelle")
+    c.set_defaults(func=cmd_list)
+
+    c = cs.add_parser("show", help="eine Schnittstelle anzeigen (ohne Passwörter)")
+    c.add_argument("id")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_show)
+
+    c = cs.add_parser("import", help="Schnittstelle(n) aus JSON-Datei anlegen oder ersetzen")
+    c.add_argument("file", help="JSON-Datei (ein Objekt oder eine Liste) oder - für stdin")
+    c.set_defaults(func=cmd_import)
+
+    c = cs.add_parser("validate", help="JSON-Datei prüfen, ohne etwas zu speichern")
+    c.add_argument("file")
+    c.set_defaults(func=cmd_validate)
+
+    c = cs.add_parser("export", help="Schnittstelle(n) als JSON ausgeben")
+    c.add_argument("id", nargs="?")
+    c.add_argument("--all", action="store_true", help="alle Schnittstellen als Liste")
+    c.add_argument(
+        "--with-secrets", action="store_true", help="Passwörter im Klartext mit ausgeben"
+    )
+    c.set_defaults(func=cmd_export)
+
+    c = cs.add_parser("delete", help="Schnittstelle löschen")
+    c.add_argument("id")
+    c.set_defaults(func=cmd_delete)
+
+
+def _summary(cfg: ExportConfig) -> dict[str, str]:
+    t = cfg.target
+    when = cfg.interval.describe() + (f" {cfg.time}" if cfg.time else "")
+    return {
+        "id": cfg.id,
+        "name": cfg.name or "",
+        "target": f"{t.protocol}://{t.host}:{t.effective_port}/{(t.directory or '').lstrip('/')}",
+        "format": cfg.format or "",
+        "interval": when,
+        "workstation": cfg.workstation or ("Server" if cfg.server_side else ""),
+    }
+
+
+def cmd_list(ws: Workspace, args: argparse.Namespace) -> int:
+    configs = ws.list_configs()
+    if args.json:
+        for cfg in configs:
+            print(json.dumps(config_to_json(cfg), ensure_ascii=False))
+        return EXIT_OK
+    if not configs:
+        out("Keine Schnittstellen. Anlegen mit `buchex config import DATEI` oder in `buchex tui`.")
+        return EXIT_OK
+    rows = [list(_summary(c).values()) for c in configs]
+    out(table(rows, ["ID", "Name", "Ziel", "Format", "Intervall", "Rechner"]))
+    return EXIT_OK
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, Secret):
+        return "******** (gesetzt)"
+    if value is None or value == () or value == "":
+        return "–"
+    if isinstance(value, bool):
+        return "ja" if value else "nein"
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def cmd_show(ws: Workspace, args: argparse.Namespace) -> int:
+    cfg = ws.get_config(args.id)
+    if args.json:
+        print_json(config_to_json(cfg))
+        return EXIT_OK
+    out(f"Schnittstelle {cfg.id}")
+    for section in SECTIONS:
+        out(f"\n[{section}]")
+        for fs in FIELDS:
+            if fs.section == section and fs.path != "name":
+                out(f"  {fs.label + ':':<34}{_display(value_at(cfg, fs.path))}")
+    return EXIT_OK
+
+
+def _as_list(data: Any) -> list[Any]:
+    items = data if isinstance(data, list) else [data]
+    if not items:
+        raise ValidationError([Problem("file", "Datei", "enthält keine Schnittstelle")])
+    return items
+
+
+def cmd_import(ws: Workspace, args: argparse.Namespace) -> int:
+    saved = ws.save_configs(_as_list(read_json_file(args.file)), action="config.import")
+    for cfg in saved:
+        out(f"importiert: {cfg.id}  {cfg.name}")
+    return EXIT_OK
+
+
+def cmd_validate(ws: Workspace, args: argparse.Namespace) -> int:
+    configs = ws.validate_configs(_as_list(read_json_file(args.file)))
+    out(f"gültig: {len(configs)} Schnittstelle(n)")
+    return EXIT_OK
+
+
+def cmd_export(ws: Workspace, args: argparse.Namespace) -> int:
+    if bool(args.id) == bool(args.all):
+        err("Aufruf: buchex config export ID | --all [--with-secrets]")
+        return EXIT_INVALID
+    configs = ws.list_configs() if args.all else [ws.get_config(args.id)]
+    mode: SecretMode = "clear" if args.with_secrets else "omit"
+    if args.with_secrets:
+        err("WARNUNG: Die Ausgabe enthält Passwörter im Klartext. Sicher aufbewahren!")
+    docs = [config_to_json(c, secrets=mode) for c in configs]
+    print_json(docs if args.all else docs[0])
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+def cmd_delete(ws: Workspace, args: argparse.Namespace) -> int:
+    ws.delete_config(args.id)
+    out(f"gelöscht: {args.id}")
+    return EXIT_OK

@@ -1,0 +1,100 @@
+"""`buchex smtp set / show` and `buchex settings set / show` (options from the field specs)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+from engine.cli.common import (
+    EXIT_OK,
+    add_field_options,
+    given_field_values,
+    merged,
+    out,
+    read_secret,
+)
+from engine.fields import FieldSpec, Secret, model_to_json, value_at
+from engine.settings import CHAIN_FIELDS, SMTP_FIELDS
+from engine.workspace import Workspace
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("smtp", help="SMTP Postausgangsserver für Fehler-E-Mails")
+    ss = p.add_subparsers(dest="smtp_cmd", required=True, metavar="BEFEHL")
+    c = ss.add_parser(
+        "set",
+        help="Einstellungen setzen; das Passwort wird abgefragt oder von stdin gelesen "
+        "(leer: unverändert)",
+    )
+    add_field_options(c, SMTP_FIELDS)
+    c.set_defaults(func=cmd_smtp_set)
+    c = ss.add_parser("show", help="Einstellungen anzeigen (ohne Passwort)")
+    c.set_defaults(func=cmd_smtp_show)
+
+    p = sub.add_parser("settings", help="Filialketten-Einstellungen (Sicherheit, Zeitzone, …)")
+    gs = p.add_subparsers(dest="settings_cmd", required=True, metavar="BEFEHL")
+    c = gs.add_parser(
+        "set",
+        help="Einstellungen setzen; die Datenbank-URL mit --ledger-url-stdin von stdin lesen",
+    )
+    add_field_options(c, CHAIN_FIELDS)
+    c.add_argument(
+        "--ledger-url-stdin",
+        action="store_true",
+        help="Buchhaltungsdatenbank-URL von stdin lesen (sie kann ein Passwort enthalten)",
+    )
+    c.set_defaults(func=cmd_settings_set)
+    c = gs.add_parser("show", help="Einstellungen anzeigen")
+    c.set_defaults(func=cmd_settings_show)
+
+
+def _show(specs: Sequence[FieldSpec], obj: Any) -> None:
+    for fs in specs:
+        value = value_at(obj, fs.path)
+        if isinstance(value, Secret):
+            shown = "******** (gesetzt)"
+        elif isinstance(value, bool):
+            shown = "ja" if value else "nein"
+        else:
+            shown = "–" if value in (None, "") else str(value)
+        out(f"  {fs.label + ':':<54}{shown}")
+
+
+def cmd_smtp_set(ws: Workspace, args: argparse.Namespace) -> int:
+    current = ws.smtp_settings()
+    base = model_to_json(current, SMTP_FIELDS) if current else {}
+    raw = merged(base, given_field_values(args, SMTP_FIELDS))
+    password = read_secret("SMTP-Passwort (leer: unverändert): ") if raw.get("user") else None
+    if password is not None:
+        raw["password"] = password
+    ws.save_smtp_settings(raw)
+    out("SMTP-Einstellungen gespeichert.")
+    return EXIT_OK
+
+
+def cmd_smtp_show(ws: Workspace, args: argparse.Namespace) -> int:
+    smtp = ws.smtp_settings()
+    if smtp is None:
+        out("Kein SMTP-Server eingerichtet: `buchex smtp set --host … --sender …`")
+        return EXIT_OK
+    out("[SMTP Postausgangsserver]")
+    _show(SMTP_FIELDS, smtp)
+    return EXIT_OK
+
+
+def cmd_settings_set(ws: Workspace, args: argparse.Namespace) -> int:
+    raw = merged(
+        model_to_json(ws.chain_settings(), CHAIN_FIELDS), given_field_values(args, CHAIN_FIELDS)
+    )
+    if args.ledger_url_stdin:
+        raw["ledger_url"] = read_secret("Datenbank-URL: ") or ""
+    ws.save_chain_settings(raw)
+    out("Einstellungen gespeichert.")
+    return EXIT_OK
+
+
+def cmd_settings_show(ws: Workspace, args: argparse.Namespace) -> int:
+    out("[Filialkette]")
+    _show(CHAIN_FIELDS, ws.chain_settings())
+    return EXIT_OK

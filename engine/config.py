@@ -1,0 +1,461 @@
+"""The export configuration ("Schnittstelle"): every field of SPEC §1–2, declared once.
+
+Each dataclass field carries its German label, form section, parser and choices
+(`engine.fields.spec`). `parse_config` turns a JSON object (config file, form, CLI) into an
+`ExportConfig` or raises `ValidationError` with one `Label: message` per problem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from engine.fields import (
+    FieldSpec,
+    Invalid,
+    Problem,
+    Secret,
+    SecretMode,
+    ValidationError,
+    changed_paths,
+    field_specs,
+    model_to_json,
+    p_bool,
+    p_choice,
+    p_date,
+    p_emails,
+    p_host,
+    p_int,
+    p_ref,
+    p_ref_list,
+    p_secret,
+    p_text,
+    p_time,
+    parse_values,
+    spec,
+    unknown_keys,
+)
+from engine.formats import FORMAT_CHOICES
+
+if TYPE_CHECKING:
+    from engine.ledger import Catalog
+
+KONFIGURATION = "Konfiguration"
+FTP = "FTP"
+DETAILS = "Ausführungsdetails"
+MAIL = "E-Mail"
+SECTIONS = (KONFIGURATION, FTP, DETAILS, MAIL)
+
+PROTOCOL_CHOICES = (("ftp", "FTP"), ("ftps", "FTPS (explizites TLS)"), ("sftp", "SFTP"))
+DEFAULT_PORTS = {"ftp": 21, "ftps": 21, "sftp": 22}
+INTERVAL_CHOICES = (
+    ("hourly", "Stündlich"),
+    ("daily", "Täglich"),
+    ("weekly", "Wöchentlich an folgenden Tagen"),
+    ("monthly", "Tag des Monats"),
+)
+WEEKDAY_CHOICES = (
+    ("mon", "Montag"),
+    ("tue", "Dienstag"),
+    ("wed", "Mittwoch"),
+    ("thu", "Donnerstag"),
+    ("fri", "Freitag"),
+    ("sat", "Samstag"),
+    ("sun", "Sonntag"),
+)
+MINUTE_CHOICES = tuple((str(n), f"alle {n} Minuten") for n in (5, 10, 15, 20, 30, 60))
+
+IntervalKind = Literal["hourly", "daily", "weekly", "monthly"]
+Protocol = Literal["ftp", "ftps", "sftp"]
+
+_NAME = re.compile(r"[^\x00-\x1f\x7f]+")
+_WORKSTATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+_FINGERPRINT = re.compile(r"(?:SHA256:)?(?:[0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}")
+
+
+def _p_minutes(raw: Any) -> int | None:
+    if raw is None or raw == "":
+        return None
+    value = p_choice(MINUTE_CHOICES)(str(raw) if isinstance(raw, int) else raw)
+    return None if value is None else int(value)
+
+
+def _p_weekdays(raw: Any) -> tuple[str, ...]:
+    days = p_ref_list(raw)
+    valid = [v for v, _ in WEEKDAY_CHOICES]
+    bad = [d for d in days if d not in valid]
+    if bad:
+        raise Invalid(f"unbekannter Wochentag {', '.join(bad)} (erlaubt: {', '.join(valid)})")
+    return tuple(sorted(days, key=valid.index))
+
+
+def _p_directory(raw: Any) -> str | None:
+    value = p_text(255)(raw)
+    if value is None:
+        return None
+    if "\\" in value:
+        raise Invalid("Pfad mit / trennen, nicht mit \\")
+    if any(part == ".." for part in value.split("/")):
+        raise Invalid("darf kein „..“ enthalten")
+    return value
+
+
+def _p_fingerprint(raw: Any) -> str | None:
+    value = p_text(80)(raw)
+    if value is None:
+        return None
+    if not _FINGERPRINT.fullmatch(value):
+        raise Invalid("SHA-256-Fingerabdruck erwartet (64 Hex-Zeichen, Doppelpunkte erlaubt)")
+    return value.removeprefix("SHA256:").replace(":", "").lower()
+
+
+@dataclass(frozen=True)
+class Interval:
+    kind: IntervalKind = field(
+        default="daily",
+        metadata=spec(
+            "Intervall",
+            DETAILS,
+            "choice",
+            p_choice(INTERVAL_CHOICES),
+            required=True,
+            choices=INTERVAL_CHOICES,
+        ),
+    )
+    every_minutes: int | None = field(
+        default=None,
+        metadata=spec("alle x Minuten", DETAILS, "choice", _p_minutes, choices=MINUTE_CHOICES),
+    )
+    days: tuple[str, ...] = field(
+        default=(),
+        metadata=spec("Wochentage", DETAILS, "multi", _p_weekdays, choices=WEEKDAY_CHOICES),
+    )
+    day: int | None = field(
+        default=None, metadata=spec("Tag des Monats", DETAILS, "int", p_int(1, 31))
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        """Only the keys that belong to the kind (SPEC §2 interval shapes)."""
+        if self.kind == "hourly":
+            return {"kind": "hourly", "every_minutes": self.every_minutes}
+        if self.kind == "weekly":
+            return {"kind": "weekly", "days": list(self.days)}
+        if self.kind == "monthly":
+            return {"kind": "monthly", "day": self.day}
+        return {"kind": "daily"}
+
+    def describe(self) -> str:
+        if self.kind == "hourly":
+            return "stündlich" if self.every_minutes == 60 else f"alle {self.every_minutes} Min."
+        if self.kind == "weekly":
+            return "wöchentlich " + ", ".join(d.capitalize()[:2] for d in self.days)
+        if self.kind == "monthly":
+            return f"monatlich am {self.day}."
+        return "täglich"
+
+
+@dataclass(frozen=True)
+class Target:
+    host: str | None = field(
+        default=None, metadata=spec("FTP Hostname", FTP, "text", p_host, required=True)
+    )
+    port: int | None = field(
+        default=None,
+        metadata=spec(
+            "Port", FTP, "int", p_int(1, 65535), help="leer: 21 (FTP, FTPS) bzw. 22 (SFTP)"
+        ),
+    )
+    directory: str | None = field(
+        default=None, metadata=spec("Verzeichnis", FTP, "text", _p_directory)
+    )
+    data_interface: bool = field(
+        default=False, metadata=spec("Datenschnittstelle", FTP, "bool", p_bool)
+    )
+    user: str | None = field(
+        default=None, metadata=spec("Benutzer", FTP, "text", p_text(128), required=True)
+    )
+    password: Secret | None = field(
+        default=None, metadata=spec("Passwort", FTP, "secret", p_secret)
+    )
+    protocol: Protocol = field(
+        default="ftp",
+        metadata=spec(
+            "SFTP verwenden",
+            FTP,
+            "choice",
+            p_choice(PROTOCOL_CHOICES),
+            required=True,
+            choices=PROTOCOL_CHOICES,
+        ),
+    )
+    key_file: str | None = field(
+        default=None,
+        metadata=spec("Schlüsseldatei", FTP, "text", p_text(1024), help="nur SFTP"),
+    )
+    tls_ca_file: str | None = field(
+        default=None, metadata=spec("CA-Datei", FTP, "text", p_text(1024), help="nur FTPS")
+    )
+    tls_fingerprint: str | None = field(
+        default=None,
+        metadata=spec("Zertifikat-Fingerabdruck", FTP, "text", _p_fingerprint, help="nur FTPS"),
+    )
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or DEFAULT_PORTS[self.protocol]
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    id: str = ""  # assigned by the store, stable for the config's life
+    name: str | None = field(
+        default=None,
+        metadata=spec("Name", KONFIGURATION, "text", p_text(80, _NAME), required=True),
+    )
+    branch: str | None = field(
+        default=None,
+        metadata=spec(
+            "Filiale", KONFIGURATION, "choice", p_ref, catalog="branches", help="leer: alle"
+        ),
+    )
+    workstation: str | None = field(
+        default=None,
+        metadata=spec(
+            "Rechner",
+            KONFIGURATION,
+            "text",
+            p_text(63, _WORKSTATION, "Rechnername: Buchstaben, Ziffern, . _ - (max. 63)"),
+        ),
+    )
+    server_side: bool = field(
+        default=True, metadata=spec("Verwendung: Serverseitig", KONFIGURATION, "bool", p_bool)
+    )
+    start: dt.date | None = field(
+        default=None, metadata=spec("Start", KONFIGURATION, "date", p_date)
+    )
+    target: Target = field(default_factory=Target)
+    clients: tuple[str, ...] = field(
+        default=(),
+        metadata=spec("Mandant", DETAILS, "multi", p_ref_list, required=True, catalog="clients"),
+    )
+    document_types: tuple[str, ...] = field(
+        default=(),
+        metadata=spec(
+            "Belegart", DETAILS, "multi", p_ref_list, required=True, catalog="document_types"
+        ),
+    )
+    payment_methods: tuple[str, ...] = field(
+        default=(),
+        metadata=spec(
+            "Zahlungsart",
+            DETAILS,
+            "multi",
+            p_ref_list,
+            catalog="payment_methods",
+            help="leer: alle",
+        ),
+    )
+    export_debtors: bool = field(
+        default=False, metadata=spec("Debitoren exportieren", DETAILS, "bool", p_bool)
+    )
+    format: str | None = field(
+        default="datev",
+        metadata=spec(
+            "Format",
+            DETAILS,
+            "choice",
+            p_choice(FORMAT_CHOICES),
+            required=True,
+            choices=FORMAT_CHOICES,
+        ),
+    )
+    incoming_export: bool = field(
+        default=False, metadata=spec("Eingangsbuchungsexport", DETAILS, "bool", p_bool)
+    )
+    incoming_format: str | None = field(
+        default=None,
+        metadata=spec(
+            "Format (Eingangsbuchungen)",
+            DETAILS,
+            "choice",
+            p_choice(FORMAT_CHOICES),
+            choices=FORMAT_CHOICES,
+        ),
+    )
+    time: str | None = field(
+        default=None, metadata=spec("Ausführungszeit", DETAILS, "time", p_time)
+    )
+    interval: Interval = field(default_factory=Interval)
+    email: str | None = field(default=None, metadata=spec("E-Mail", MAIL, "email", p_emails))
+
+
+FIELDS: tuple[FieldSpec, ...] = tuple(field_specs(ExportConfig))
+FIELDS_BY_PATH: dict[str, FieldSpec] = {f.path: f for f in FIELDS}
+SECRET_PATHS = tuple(f.path for f in FIELDS if f.kind == "secret")
+# Keys a config file may carry besides the declared fields.
+_META_KEYS = {"id"}
+
+
+def label(path: str) -> str:
+    return FIELDS_BY_PATH[path].label
+
+
+def _problem(path: str, message: str) -> Problem:
+    return Problem(path, label(path), message)
+
+
+def parse_config(
+    raw: Mapping[str, Any],
+    *,
+    catalog: Catalog | None,
+    previous: ExportConfig | None = None,
+    decrypt: Callable[[str], str] | None = None,
+) -> ExportConfig:
+    """Validate `raw` and build the config; raise ValidationError listing every problem.
+
+    `catalog` None skips the ledger checks (used when loading what was already validated).
+    A missing or null password keeps `previous`'s password (SPEC §6: `password: null`).
+    `decrypt` turns a stored `enc:` value back into clear text.
+    """
+    if not isinstance(raw, Mapping):
+        raise ValidationError([Problem("", "Schnittstelle", "muss ein JSON-Objekt sein")])
+    problems = unknown_keys(FIELDS, raw, _META_KEYS)
+    values, found = parse_values(FIELDS, raw, previous, decrypt)
+    problems.extend(found)
+    problems.extend(_cross_field_problems(values, problems))
+    if catalog is not None:
+        problems.extend(_catalog_problems(values, catalog, problems))
+    if problems:
+        raise ValidationError(problems)
+
+    values = _normalise(values)
+    cfg_id = raw.get("id") if isinstance(raw.get("id"), str) else ""
+    return _build(values, cfg_id or (previous.id if previous else ""))
+
+
+def _cross_field_problems(values: dict[str, Any], earlier: list[Problem]) -> list[Problem]:
+    failed = {p.path for p in earlier}
+    out: list[Problem] = []
+
+    def ok(*paths: str) -> bool:
+        return not failed.intersection(paths)
+
+    if ok("server_side", "workstation") and not values["server_side"] and not values["workstation"]:
+        out.append(_problem("workstation", "Pflichtfeld, wenn „Serverseitig“ nicht gewählt ist"))
+    if (
+        ok("incoming_export", "incoming_format")
+        and values["incoming_export"]
+        and not values["incoming_format"]
+    ):
+        out.append(
+            _problem("incoming_format", "Pflichtfeld, wenn „Eingangsbuchungsexport“ gewählt ist")
+        )
+    kind = values.get("interval.kind")
+    if ok("interval.kind", "time") and kind and kind != "hourly" and not values["time"]:
+        out.append(_problem("time", "Pflichtfeld (außer bei „Stündlich“)"))
+    if ok("interval.every_minutes") and kind == "hourly" and not values["interval.every_minutes"]:
+        out.append(_problem("interval.every_minutes", "Pflichtfeld bei „Stündlich“"))
+    if ok("interval.days") and kind == "weekly" and not values["interval.days"]:
+        out.append(_problem("interval.days", "mindestens einen Wochentag wählen"))
+    if ok("interval.day") and kind == "monthly" and not values["interval.day"]:
+        out.append(_problem("interval.day", "Pflichtfeld bei „Tag des Monats“ (1–31)"))
+    protocol = values.get("target.protocol")
+    if ok("target.key_file") and values["target.key_file"] and protocol != "sftp":
+        out.append(_problem("target.key_file", "nur bei SFTP möglich"))
+    for path in ("target.tls_ca_file", "target.tls_fingerprint"):
+        if ok(path) and values[path] and protocol != "ftps":
+            out.append(_problem(path, "nur bei FTPS möglich"))
+    return out
+
+
+def _catalog_problems(
+    values: dict[str, Any], catalog: Catalog, earlier: list[Problem]
+) -> list[Problem]:
+    failed = {p.path for p in earlier}
+    out: list[Problem] = []
+    if "clients" not in failed:
+        for cid in values["clients"]:
+            if cid not in catalog.clients:
+                out.append(_problem("clients", f"{cid} gibt es in der Buchhaltung nicht"))
+    if "branch" not in failed and values["branch"]:
+        branch = catalog.branches.get(values["branch"])
+        if branch is None:
+            out.append(_problem("branch", f"{values['branch']} gibt es in der Buchhaltung nicht"))
+        elif values["clients"] and branch.client_id not in values["clients"]:
+            out.append(
+                _problem("branch", f"„{branch.name}“ gehört zu keinem der gewählten Mandanten")
+            )
+    if "document_types" not in failed:
+        for code in values["document_types"]:
+            dtype = catalog.document_types.get(code)
+            if dtype is None:
+                out.append(_problem("document_types", f"{code} gibt es in der Buchhaltung nicht"))
+            elif dtype.incoming:
+                out.append(
+                    _problem(
+                        "document_types",
+                        f"{code} ({dtype.name}) ist eine Eingangsbelegart; Eingangsbuchungen "
+                        "werden mit „Eingangsbuchungsexport“ exportiert",
+                    )
+                )
+    if "payment_methods" not in failed:
+        for code in values["payment_methods"]:
+            if code not in catalog.payment_methods:
+                out.append(_problem("payment_methods", f"{code} gibt es in der Buchhaltung nicht"))
+    return out
+
+
+def _normalise(values: dict[str, Any]) -> dict[str, Any]:
+    """Drop values that do not apply (hidden in the form), so stored configs are canonical."""
+    v = dict(values)
+    kind = v["interval.kind"]
+    if kind == "hourly":
+        v["time"] = None
+    if kind != "hourly":
+        v["interval.every_minutes"] = None
+    if kind != "weekly":
+        v["interval.days"] = ()
+    if kind != "monthly":
+        v["interval.day"] = None
+    if not v["incoming_export"]:
+        v["incoming_format"] = None
+    return v
+
+
+def _build(values: dict[str, Any], cfg_id: str) -> ExportConfig:
+    def sub(prefix: str) -> dict[str, Any]:
+        return {
+            k[len(prefix) + 1 :]: val for k, val in values.items() if k.startswith(prefix + ".")
+        }
+
+    top = {k: val for k, val in values.items() if "." not in k}
+    return ExportConfig(
+        id=cfg_id, target=Target(**sub("target")), interval=Interval(**sub("interval")), **top
+    )
+
+
+# --- JSON ---------------------------------------------------------------------------------
+
+
+def config_to_json(
+    cfg: ExportConfig,
+    *,
+    secrets: SecretMode = "omit",
+    encrypt: Callable[[str], str] | None = None,
+) -> dict[str, Any]:
+    """The config as a JSON object with the field names of SPEC §1–2 (see model_to_json)."""
+    out = {"id": cfg.id, **model_to_json(cfg, FIELDS, secrets=secrets, encrypt=encrypt)}
+    out["interval"] = cfg.interval.to_json()
+    return out
+
+
+def changed_fields(old: ExportConfig | None, new: ExportConfig) -> list[str]:
+    return changed_paths(FIELDS, old, new)
+
+
+def with_id(cfg: ExportConfig, cfg_id: str) -> ExportConfig:
+    return dataclasses.replace(cfg, id=cfg_id)

@@ -1,0 +1,479 @@
+"""Declarative field machinery: one declaration per field, used by validation, config files,
+the CLI and the TUI's forms.
+
+A model is a frozen dataclass whose fields carry a `FieldSpec` in their metadata (see `spec`).
+`field_specs(Model)` flattens nested models into dotted paths (`target.host`), and every
+consumer works from that list instead of repeating names, labels or rules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import ipaddress
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Kind = Literal["text", "int", "bool", "date", "time", "choice", "multi", "secret", "email"]
+Parser = Callable[[Any], Any]
+
+
+class Invalid(ValueError):
+    """Raised by a parser with a German message (without the label; the caller adds it)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    label: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.message}"
+
+
+class ValidationError(Exception):
+    """Carries every problem found; str() gives one `Label: message` line per problem."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class Secret:
+    """A password held in memory. repr/str never show it, so it cannot leak into logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    label: str  # the German UI label users know from the seed document
+    section: str  # form section (seed heading)
+    kind: Kind
+    parse: Parser
+    required: bool = False
+    # Static choices (value, German label); catalog-backed choices name a catalog source.
+    choices: tuple[tuple[str, str], ...] = ()
+    catalog: str | None = None
+    help: str = ""
+    path: str = ""  # filled in by field_specs()
+    default: Any = None
+
+
+def spec(
+    label: str,
+    section: str,
+    kind: Kind,
+    parse: Parser,
+    *,
+    required: bool = False,
+    choices: tuple[tuple[str, str], ...] = (),
+    catalog: str | None = None,
+    help: str = "",
+) -> dict[str, FieldSpec]:
+    return {
+        "spec": FieldSpec(
+            label=label,
+            section=section,
+            kind=kind,
+            parse=parse,
+            required=required,
+            choices=choices,
+            catalog=catalog,
+            help=help,
+        )
+    }
+
+
+def field_specs(model: type[Any], prefix: str = "") -> list[FieldSpec]:
+    """All declared fields of `model` (recursing into nested models) in declaration order."""
+    out: list[FieldSpec] = []
+    for f in dataclasses.fields(model):
+        path = f"{prefix}{f.name}"
+        fs = f.metadata.get("spec")
+        if fs is None:
+            nested = f.type if isinstance(f.type, type) else _resolve(model, f.name)
+            if nested is not None and dataclasses.is_dataclass(nested):
+                out.extend(field_specs(nested, prefix=f"{path}."))
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else None
+        if f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        out.append(dataclasses.replace(fs, path=path, default=default))
+    return out
+
+
+def _resolve(model: type[Any], name: str) -> type[Any] | None:
+    import typing
+
+    hints = typing.get_type_hints(model)
+    hint = hints.get(name)
+    return hint if isinstance(hint, type) else None
+
+
+def get_path(data: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+    """(present, value) for a dotted path in nested dicts."""
+    cur: Any = data
+    for part in path.split("."):
+        if not isinstance(cur, Mapping) or part not in cur:
+            return False, None
+        cur = cur[part]
+    return True, cur
+
+
+def value_at(obj: Any, path: str) -> Any:
+    """Attribute lookup along a dotted path (`cfg.target.host`)."""
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def unknown_keys(
+    specs: Sequence[FieldSpec], raw: Mapping[str, Any], extra: Iterable[str] = ()
+) -> list[Problem]:
+    """Keys that no field declares: typos in config files must not pass silently."""
+    paths = {f.path for f in specs}
+    nested = {p.split(".")[0] for p in paths if "." in p}
+    problems: list[Problem] = []
+    for key, value in raw.items():
+        if key in nested:
+            if value is not None and not isinstance(value, Mapping):
+                problems.append(Problem(key, key, "muss ein Objekt sein"))
+                continue
+            for sub in value or {}:
+                if f"{key}.{sub}" not in paths:
+                    problems.append(Problem(f"{key}.{sub}", f"{key}.{sub}", "unbekanntes Feld"))
+        elif key not in paths and key not in extra:
+            problems.append(Problem(str(key), str(key), "unbekanntes Feld"))
+    return problems
+
+
+def parse_values(
+    specs: Sequence[FieldSpec],
+    raw: Mapping[str, Any],
+    previous: Any = None,
+    decrypt: Callable[[str], str] | None = None,
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Parse every declared field of `raw` into {path: value}; absent fields take the default.
+
+    Secrets: absent or null keeps `previous`'s value, "" clears it, an `enc:` token is
+    decrypted with `decrypt`.
+    """
+    values: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for fs in specs:
+        present, rawv = get_path(raw, fs.path)
+        try:
+            if fs.kind == "secret":
+                values[fs.path] = _secret_value(fs, present, rawv, previous, decrypt)
+                continue
+            value = fs.parse(rawv) if present else fs.default
+        except Invalid as exc:
+            problems.append(Problem(fs.path, fs.label, str(exc)))
+            continue
+        values[fs.path] = value
+        if fs.required and is_empty(value):
+            problems.append(Problem(fs.path, fs.label, "Pflichtfeld"))
+    return values, problems
+
+
+def _secret_value(
+    fs: FieldSpec,
+    present: bool,
+    rawv: Any,
+    previous: Any,
+    decrypt: Callable[[str], str] | None,
+) -> Secret | None:
+    if not present or rawv is None:
+        return value_at(previous, fs.path) if previous is not None else None
+    if isinstance(rawv, str) and rawv.startswith("enc:"):
+        if decrypt is None:
+            raise Invalid("verschlüsselter Wert, aber kein Schlüssel")
+        rawv = decrypt(rawv)
+    secret: Secret | None = fs.parse(rawv)
+    return secret if secret else None  # "" clears the password
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or value == "" or (isinstance(value, list | tuple) and not value)
+
+
+# --- parsers: raw JSON/form value -> typed value; raise Invalid with a German reason ---------
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def p_text(
+    max_len: int, pattern: re.Pattern[str] | None = None, what: str = ""
+) -> Callable[[Any], str | None]:
+    def parse(raw: Any) -> str | None:
+        if raw is None:
+            return None
+        if not isinstance(raw, str):
+            raise Invalid("muss ein Text sein")
+        value = raw.strip()
+        if _CONTROL.search(value):
+            raise Invalid("darf keine Steuerzeichen enthalten")
+        if len(value) > max_len:
+            raise Invalid(f"höchstens {max_len} Zeichen (jetzt {len(value)})")
+        if value and pattern is not None and not pattern.fullmatch(value):
+            raise Invalid(what or "hat ein ungültiges Format")
+        return value or None
+
+    return parse
+
+
+def p_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if raw is None:
+        raise Invalid("muss ja oder nein sein")
+    if isinstance(raw, str) and raw.strip().lower() in {"true", "ja", "1", "yes"}:
+        return True
+    if isinstance(raw, str) and raw.strip().lower() in {"false", "nein", "0", "no"}:
+        return False
+    raise Invalid("muss ja oder nein sein (true/false)")
+
+
+def p_int(lo: int, hi: int) -> Callable[[Any], int | None]:
+    def parse(raw: Any) -> int | None:
+        if raw is None or raw == "":
+            return None
+        if isinstance(raw, bool):
+            raise Invalid("muss eine ganze Zahl sein")
+        if isinstance(raw, str):
+            if not raw.strip().isdigit():
+                raise Invalid("muss eine ganze Zahl sein")
+            raw = int(raw.strip())
+        if not isinstance(raw, int):
+            raise Invalid("muss eine ganze Zahl sein")
+        if not lo <= raw <= hi:
+            raise Invalid(f"muss zwischen {lo} und {hi} liegen")
+        return raw
+
+    return parse
+
+
+def p_choice(choices: Iterable[tuple[str, str]]) -> Callable[[Any], str | None]:
+    values = [v for v, _ in choices]
+
+    def parse(raw: Any) -> str | None:
+        if raw is None or raw == "":
+            return None
+        if not isinstance(raw, str) or raw not in values:
+            raise Invalid(f"muss eines von {', '.join(values)} sein")
+        return raw
+
+    return parse
+
+
+def p_ref_list(raw: Any) -> tuple[str, ...]:
+    """A list of ledger ids/codes (validated against the ledger's catalog separately)."""
+    if raw is None or raw == "":
+        return ()
+    if isinstance(raw, str | int):
+        raw = [raw]
+    if not isinstance(raw, list | tuple):
+        raise Invalid("muss eine Liste sein")
+    out: list[str] = []
+    for item in raw:
+        if isinstance(item, bool) or not isinstance(item, str | int) or str(item).strip() == "":
+            raise Invalid(f"ungültiger Eintrag {item!r}")
+        if str(item).strip() not in out:
+            out.append(str(item).strip())
+    return tuple(out)
+
+
+def p_ref(raw: Any) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise Invalid("ungültiger Wert")
+    return str(raw).strip() or None
+
+
+def p_date(raw: Any) -> dt.date | None:
+    """ISO `YYYY-MM-DD` (config files) or German `TT.MM.JJJJ` (forms)."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, dt.date):
+        return raw
+    if not isinstance(raw, str):
+        raise Invalid("muss ein Datum sein (JJJJ-MM-TT oder TT.MM.JJJJ)")
+    text = raw.strip()
+    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise Invalid(f"„{text}“ ist kein gültiges Datum (JJJJ-MM-TT oder TT.MM.JJJJ)")
+
+
+WINDOW_START = dt.time(6, 0)
+WINDOW_END = dt.time(22, 0)
+
+
+def p_time(raw: Any) -> str | None:
+    """`HH:MM` between 06:00 and 22:00 inclusive (maintenance happens outside)."""
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or not re.fullmatch(r"\d{1,2}:\d{2}", raw.strip()):
+        raise Invalid("muss eine Uhrzeit HH:MM sein")
+    hh, mm = (int(x) for x in raw.strip().split(":"))
+    if hh > 23 or mm > 59:
+        raise Invalid(f"„{raw.strip()}“ ist keine gültige Uhrzeit")
+    t = dt.time(hh, mm)
+    if not WINDOW_START <= t <= WINDOW_END:
+        raise Invalid("nur zwischen 06:00 und 22:00 Uhr möglich (Wartungsfenster)")
+    return f"{hh:02d}:{mm:02d}"
+
+
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def check_host(text: str) -> str:
+    """DNS name (IDN allowed), IPv4 or IPv6 (with or without brackets)."""
+    candidate = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        pass
+    if re.fullmatch(r"[\d.]+", text):
+        raise Invalid(f"„{text}“ ist keine gültige IPv4-Adresse")
+    name = text[:-1] if text.endswith(".") else text
+    try:
+        ascii_name = name.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise Invalid(f"„{text}“ ist kein gültiger Hostname") from exc
+    labels = ascii_name.split(".")
+    if len(ascii_name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise Invalid(f"„{text}“ ist kein gültiger Hostname oder keine gültige IP-Adresse")
+    return name
+
+
+def p_host(raw: Any) -> str | None:
+    value = p_text(255)(raw)
+    return None if value is None else check_host(value)
+
+
+_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+def check_email(text: str) -> str:
+    local, at, domain = text.rpartition("@")
+    if not at or not local or not domain or len(local) > 64 or not _LOCAL.fullmatch(local):
+        raise Invalid(f"„{text}“ ist keine gültige E-Mail-Adresse")
+    try:
+        check_host(domain)
+    except Invalid as exc:
+        raise Invalid(f"„{text}“ ist keine gültige E-Mail-Adresse") from exc
+    return text
+
+
+def p_emails(raw: Any) -> str | None:
+    """One address or several separated by comma."""
+    value = p_text(500)(raw)
+    if value is None:
+        return None
+    parts = [p.strip() for p in re.split(r"[,;]", value) if p.strip()]
+    return ", ".join(check_email(p) for p in parts) or None
+
+
+def p_email(raw: Any) -> str | None:
+    value = p_text(254)(raw)
+    return None if value is None else check_email(value)
+
+
+def p_secret(raw: Any) -> Secret | None:
+    if raw is None:
+        return None
+    if isinstance(raw, Secret):
+        return raw
+    if not isinstance(raw, str):
+        raise Invalid("muss ein Text sein")
+    if _CONTROL.search(raw):
+        raise Invalid("darf keine Steuerzeichen enthalten")
+    if len(raw) > 256:
+        raise Invalid("höchstens 256 Zeichen")
+    return Secret(raw)
+
+
+# --- JSON out -----------------------------------------------------------------------------
+
+SecretMode = Literal["omit", "clear", "encrypt"]
+
+
+def model_to_json(
+    obj: Any,
+    specs: Sequence[FieldSpec],
+    *,
+    secrets: SecretMode = "omit",
+    encrypt: Callable[[str], str] | None = None,
+) -> dict[str, Any]:
+    """Nested JSON object of the declared fields.
+
+    secrets: "omit" writes null (an import keeps the stored secret), "clear" the clear
+    text, "encrypt" the `enc:` token the store keeps.
+    """
+    out: dict[str, Any] = {}
+    for fs in specs:
+        value = value_at(obj, fs.path)
+        if fs.kind == "secret":
+            value = _secret_json(value, secrets, encrypt)
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
+        elif isinstance(value, tuple):
+            value = list(value)
+        cur = out
+        *parents, leaf = fs.path.split(".")
+        for part in parents:
+            cur = cur.setdefault(part, {})
+        cur[leaf] = value
+    return out
+
+
+def _secret_json(
+    value: Secret | None, mode: SecretMode, encrypt: Callable[[str], str] | None
+) -> str | None:
+    if value is None or mode == "omit":
+        return None
+    if mode == "clear":
+        return value.reveal()
+    if encrypt is None:
+        raise ValueError("encrypt mode needs a cipher")
+    return encrypt(value.reveal())
+
+
+def changed_paths(specs: Sequence[FieldSpec], old: Any, new: Any) -> list[str]:
+    """Dotted paths whose value differs (audit records name fields, never values)."""
+    if old is None:
+        return [f.path for f in specs]
+    return [f.path for f in specs if value_at(old, f.path) != value_at(new, f.path)]
+
+
+def build_flat(model: type[Any], values: Mapping[str, Any]) -> Any:
+    """Instantiate a flat (non-nested) model from parsed values."""
+    return model(**{k: v for k, v in values.items() if "." not in k})

@@ -1,0 +1,756 @@
+"""The ledger (SPEC §5): schema of the embedded SQLite file and a read side for any database.
+
+Writers of the embedded file (`engine.ledger_demo`, `engine.ledger_import`) use `sqlite3`
+directly for speed. Everything that only reads goes through SQLAlchemy Core with lightweight
+table clauses that name just the contract's columns, so a user's own database works as long as
+it has tables *or views* with these columns, whatever their declared types. Ids (clients,
+branches) are handed to callers as `str`; the database's own values are kept internally so
+queries compare like with like (an INTEGER id column in PostgreSQL does not accept `'1'`).
+
+Locking: readers open a connection per call (NullPool for SQLite) and stream bookings in
+short keyset-paginated pages, so no read transaction stays open between pages and a writer
+never waits longer than one page. A replaced ledger file (`buchex ledger demo --replace`) is
+picked up by the next call because no pooled connection keeps the old inode open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Final, NamedTuple
+from urllib.parse import quote
+
+import filelock
+import sqlalchemy as sa
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from engine.paths import DataDir, private_umask
+
+SCHEMA_VERSION: Final = 1
+
+SCHEMA_TABLES_SQL: Final = """
+CREATE TABLE clients (
+    id                INTEGER PRIMARY KEY,
+    name              TEXT    NOT NULL CHECK (name <> ''),
+    consultant_no     INTEGER NOT NULL CHECK (consultant_no BETWEEN 1001 AND 9999999),
+    client_no         INTEGER NOT NULL CHECK (client_no BETWEEN 1 AND 99999),
+    fiscal_year_start TEXT    NOT NULL DEFAULT '01-01'
+                      CHECK (fiscal_year_start GLOB '[01][0-9]-[0-3][0-9]'),
+    account_length    INTEGER NOT NULL DEFAULT 4 CHECK (account_length BETWEEN 4 AND 8),
+    chart             TEXT    NOT NULL CHECK (chart IN ('SKR03', 'SKR04')),
+    lock_batches      INTEGER NOT NULL DEFAULT 0 CHECK (lock_batches IN (0, 1))
+);
+
+CREATE TABLE branches (
+    id          INTEGER PRIMARY KEY,
+    client_id   INTEGER NOT NULL REFERENCES clients (id),
+    name        TEXT    NOT NULL CHECK (name <> ''),
+    cost_center TEXT,
+    -- target of the composite foreign key in bookings: a branch belongs to one client
+    UNIQUE (id, client_id)
+);
+
+CREATE TABLE document_types (
+    code     TEXT    PRIMARY KEY CHECK (code <> ''),
+    name     TEXT    NOT NULL,
+    incoming INTEGER NOT NULL DEFAULT 0 CHECK (incoming IN (0, 1))
+);
+
+CREATE TABLE payment_methods (
+    code TEXT PRIMARY KEY CHECK (code <> ''),
+    name TEXT NOT NULL
+);
+
+CREATE TABLE partners (
+    client_id INTEGER NOT NULL REFERENCES clients (id),
+    account   TEXT    NOT NULL CHECK (account <> '' AND account NOT GLOB '*[^0-9]*'),
+    kind      TEXT    NOT NULL CHECK (kind IN ('debtor', 'creditor')),
+    name      TEXT    NOT NULL,
+    street    TEXT,
+    postcode  TEXT,
+    city      TEXT,
+    country   TEXT,
+    vat_id    TEXT,
+    email     TEXT,
+    PRIMARY KEY (client_id, account)
+);
+
+CREATE TABLE bookings (
+    journal_no      INTEGER PRIMARY KEY,
+    client_id       INTEGER NOT NULL REFERENCES clients (id),
+    branch_id       INTEGER NOT NULL,
+    document_type   TEXT    NOT NULL REFERENCES document_types (code),
+    document_no     TEXT    NOT NULL,
+    document_date   TEXT    NOT NULL CHECK (date(document_date) IS document_date),
+    amount_cents    INTEGER NOT NULL CHECK (amount_cents > 0),
+    debit_credit    TEXT    NOT NULL CHECK (debit_credit IN ('S', 'H')),
+    account         TEXT    NOT NULL CHECK (account <> '' AND account NOT GLOB '*[^0-9]*'),
+    contra_account  TEXT    NOT NULL
+                    CHECK (contra_account <> '' AND contra_account NOT GLOB '*[^0-9]*'),
+    tax_key         TEXT,
+    text            TEXT,
+    payment_method  TEXT    REFERENCES payment_methods (code),
+    partner_account TEXT,
+    cost_center     TEXT,
+    FOREIGN KEY (branch_id, client_id) REFERENCES branches (id, client_id)
+);
+"""
+
+# Separate so the bulk loader can build the index after the rows are in (much faster).
+SCHEMA_INDEX_SQL: Final = """
+CREATE INDEX bookings_client_journal ON bookings (client_id, journal_no);
+"""
+
+SCHEMA_SQL: Final = SCHEMA_TABLES_SQL + SCHEMA_INDEX_SQL
+
+BOOKING_COLUMNS: Final = (
+    "journal_no",
+    "client_id",
+    "branch_id",
+    "document_type",
+    "document_no",
+    "document_date",
+    "amount_cents",
+    "debit_credit",
+    "account",
+    "contra_account",
+    "tax_key",
+    "text",
+    "payment_method",
+    "partner_account",
+    "cost_center",
+)
+
+# The contract of SPEC §5: what a user's own database must offer (tables or views).
+CONTRACT: Final[dict[str, tuple[str, ...]]] = {
+    "clients": (
+        "id",
+        "name",
+        "consultant_no",
+        "client_no",
+        "fiscal_year_start",
+        "account_length",
+        "chart",
+        "lock_batches",
+    ),
+    "branches": ("id", "client_id", "name", "cost_center"),
+    "document_types": ("code", "name", "incoming"),
+    "payment_methods": ("code", "name"),
+    "partners": (
+        "client_id",
+        "account",
+        "kind",
+        "name",
+        "street",
+        "postcode",
+        "city",
+        "country",
+        "vat_id",
+        "email",
+    ),
+    "bookings": BOOKING_COLUMNS,
+}
+
+
+def _table(name: str) -> sa.TableClause:
+    return sa.table(name, *(sa.column(c) for c in CONTRACT[name]))
+
+
+CLIENTS: Final = _table("clients")
+BRANCHES: Final = _table("branches")
+DOCUMENT_TYPES: Final = _table("document_types")
+PAYMENT_METHODS: Final = _table("payment_methods")
+PARTNERS: Final = _table("partners")
+BOOKINGS: Final = _table("bookings")
+
+PAGE_SIZE: Final = 5000
+
+
+class LedgerError(Exception):
+    """A ledger problem with a German message meant for the user."""
+
+
+@dataclass(frozen=True)
+class Client:
+    id: str
+    name: str
+    consultant_no: int
+    client_no: int
+    fiscal_year_start: str  # 'MM-DD'
+    account_length: int
+    chart: str  # 'SKR03' | 'SKR04'
+    lock_batches: bool
+
+
+@dataclass(frozen=True)
+class Branch:
+    id: str
+    client_id: str
+    name: str
+    cost_center: str | None
+
+
+@dataclass(frozen=True)
+class DocumentType:
+    code: str
+    name: str
+    incoming: bool
+
+
+@dataclass(frozen=True)
+class PaymentMethod:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    clients: dict[str, Client]
+    branches: dict[str, Branch]
+    document_types: dict[str, DocumentType]
+    payment_methods: dict[str, PaymentMethod]
+
+
+@dataclass(frozen=True)
+class Partner:
+    client_id: str
+    account: str
+    kind: str  # 'debtor' | 'creditor'
+    name: str
+    street: str | None
+    postcode: str | None
+    city: str | None
+    country: str | None
+    vat_id: str | None
+    email: str | None
+
+
+class Booking(NamedTuple):
+    """One booking; a NamedTuple rather than a dataclass because exports stream millions."""
+
+    journal_no: int
+    client_id: str
+    branch_id: str
+    document_type: str
+    document_no: str
+    document_date: date
+    amount_cents: int
+    debit_credit: str  # 'S' | 'H'
+    account: str
+    contra_account: str
+    tax_key: str | None
+    text: str | None
+    payment_method: str | None
+    partner_account: str | None
+    cost_center: str | None
+
+
+@dataclass(frozen=True)
+class ClientStats:
+    client_id: str
+    name: str
+    bookings: int
+    debit_cents: int  # sum of amount_cents with debit_credit 'S'
+    credit_cents: int  # sum of amount_cents with debit_credit 'H'
+    first_journal_no: int | None
+    last_journal_no: int | None
+    first_date: str | None  # ISO 'YYYY-MM-DD'
+    last_date: str | None
+    debtors: int
+    creditors: int
+
+    @property
+    def partners(self) -> int:
+        return self.debtors + self.creditors
+
+
+# --------------------------------------------------------------------------- embedded file
+
+
+def create_schema(path: Path) -> None:
+    """Create a new, empty ledger file (0600) with the contract's schema.
+
+    Refuses to touch an existing file: the ledger holds accounting data.
+    """
+    path = Path(path)
+    if path.exists():
+        raise LedgerError(f"Buchhaltungsdatenbank existiert bereits: {path}")
+    with private_umask():
+        conn = sqlite3.connect(path)
+        try:
+            conn.executescript(SCHEMA_SQL)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.commit()
+        finally:
+            conn.close()
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file that serialises writers of the ledger file `path`."""
+    return path.with_name(path.name + ".lock")
+
+
+@contextlib.contextmanager
+def write_lock(path: Path, timeout: float = 60.0) -> Iterator[None]:
+    """Held by every writer of the embedded file (import, demo replace).
+
+    Readers never take it. It exists because replacing the file while an import is writing
+    would let the import's rollback journal be replayed onto the new file.
+    """
+    lock = filelock.FileLock(lock_path(path), timeout=timeout, mode=0o600)
+    try:
+        with private_umask():
+            lock.acquire()
+    except filelock.Timeout as exc:
+        raise LedgerError(
+            f"Buchhaltungsdatenbank wird gerade von einem anderen Vorgang geschrieben: {path}"
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def missing_ledger_message(path: Path) -> str:
+    return (
+        f"Buchhaltungsdatenbank nicht gefunden: {path}. "
+        "Mit »buchex ledger demo« eine Demo-Buchhaltung anlegen; "
+        "»buchex ledger import DATEI« ergänzt danach eigene Buchungen."
+    )
+
+
+def _embedded_sqlite_path(url: sa.URL) -> Path | None:
+    """The file of a plain `sqlite:///file` URL; None for memory, URI-style or other databases."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    if str(url.query.get("uri", "")).lower() in ("true", "1"):
+        return None
+    return Path(database)
+
+
+# --------------------------------------------------------------------------- read side
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, date):  # a DATE column of a user's database (datetime is a date too)
+        return date(value.year, value.month, value.day)
+    return date.fromisoformat(str(value))
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "t", "yes", "ja", "j")
+    return bool(value)
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        return str(exc.orig)
+    return str(exc).splitlines()[0]
+
+
+class Ledger:
+    """Read access to the ledger behind a SQLAlchemy URL."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            parsed = sa.make_url(url)
+        except ArgumentError as exc:
+            # Not echoing the URL: it may contain a password.
+            raise LedgerError("Ungültige Datenbank-URL") from exc
+        self.url = parsed
+        self.display = parsed.render_as_string(hide_password=True)
+        self._checked = False
+        self._client_keys: dict[str, Any] = {}
+        self._branch_keys: dict[str, Any] = {}
+        self.path = _embedded_sqlite_path(parsed)
+        try:
+            if self.path is not None:
+                if not self.path.is_file():
+                    raise LedgerError(missing_ledger_message(self.path))
+                self.display = str(self.path)
+                uri = f"file:{quote(str(self.path.absolute()))}?mode=rw"
+                timeout = float(parsed.query.get("timeout", 30))  # type: ignore[arg-type]
+
+                # mode=rw: a file deleted meanwhile is an error, not a new empty ledger.
+                def connect() -> sqlite3.Connection:
+                    return sqlite3.connect(uri, uri=True, timeout=timeout)
+
+                self.engine = sa.create_engine("sqlite://", creator=connect, poolclass=NullPool)
+            elif parsed.get_backend_name() == "sqlite":
+                self.engine = sa.create_engine(parsed, poolclass=NullPool)
+            else:
+                self.engine = sa.create_engine(parsed, pool_pre_ping=True, pool_recycle=300)
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            raise LedgerError(f"Datenbank-URL nicht verwendbar: {self.display} ({exc})") from exc
+
+    @classmethod
+    def open(cls, data_dir: DataDir, url: str | None = None) -> Ledger:
+        """The configured ledger, by default the embedded `ledger.sqlite` of the data dir."""
+        if url is None:
+            if not data_dir.ledger_path.is_file():
+                raise LedgerError(missing_ledger_message(data_dir.ledger_path))
+            url = data_dir.ledger_url
+        return cls(url)
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- plumbing
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sa.Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise LedgerError(
+                f"Buchhaltungsdatenbank nicht lesbar: {self.display} ({_reason(exc)})"
+            ) from exc
+
+    def check(self) -> None:
+        """Raise LedgerError unless every contract table or view with its columns exists."""
+        if self._checked:
+            return
+        with self._connect() as conn:
+            insp = sa.inspect(conn)
+            present = {n.lower(): n for n in [*insp.get_table_names(), *insp.get_view_names()]}
+            absent = [name for name in CONTRACT if name not in present]
+            if absent:
+                what = (
+                    f"Tabelle {absent[0]} fehlt"
+                    if len(absent) == 1
+                    else (f"Tabellen {', '.join(absent)} fehlen")
+                )
+                raise LedgerError(f"{what}: {self.display}")
+            for name, columns in CONTRACT.items():
+                have = {str(c["name"]).lower() for c in insp.get_columns(present[name])}
+                missing = [c for c in columns if c not in have]
+                if missing:
+                    what = (
+                        f"Spalte {missing[0]} fehlt"
+                        if len(missing) == 1
+                        else (f"Spalten {', '.join(missing)} fehlen")
+                    )
+                    raise LedgerError(f"{what} in Tabelle {name}: {self.display}")
+        self._checked = True
+
+    def _client_key(self, client_id: str) -> Any:
+        if not self._client_keys:
+            self.catalog()
+        try:
+            return self._client_keys[str(client_id)]
+        except KeyError:
+            raise LedgerError(f"Mandant {client_id} existiert nicht in der Buchhaltung") from None
+
+    def _branch_key(self, branch_id: str) -> Any:
+        if not self._branch_keys:
+            self.catalog()
+        try:
+            return self._branch_keys[str(branch_id)]
+        except KeyError:
+            raise LedgerError(f"Filiale {branch_id} existiert nicht in der Buchhaltung") from None
+
+    # -- master data
+
+    def catalog(self) -> Catalog:
+        self.check()
+        c, b, d, p = CLIENTS.c, BRANCHES.c, DOCUMENT_TYPES.c, PAYMENT_METHODS.c
+        with self._connect() as conn:
+            client_rows = conn.execute(sa.select(CLIENTS).order_by(c.id)).all()
+            branch_rows = conn.execute(sa.select(BRANCHES).order_by(b.id)).all()
+            type_rows = conn.execute(sa.select(DOCUMENT_TYPES).order_by(d.code)).all()
+            method_rows = conn.execute(sa.select(PAYMENT_METHODS).order_by(p.code)).all()
+        clients: dict[str, Client] = {}
+        for r in client_rows:
+            key = str(r.id)
+            self._client_keys[key] = r.id
+            clients[key] = Client(
+                id=key,
+                name=str(r.name),
+                consultant_no=int(r.consultant_no),
+                client_no=int(r.client_no),
+                fiscal_year_start=str(r.fiscal_year_start),
+                account_length=int(r.account_length),
+                chart=str(r.chart),
+                lock_batches=_truthy(r.lock_batches),
+            )
+        branches: dict[str, Branch] = {}
+        for r in branch_rows:
+            key = str(r.id)
+            self._branch_keys[key] = r.id
+            branches[key] = Branch(
+                id=key,
+                client_id=str(r.client_id),
+                name=str(r.name),
+                cost_center=_str_or_none(r.cost_center),
+            )
+        return Catalog(
+            clients=clients,
+            branches=branches,
+            document_types={
+                str(r.code): DocumentType(str(r.code), str(r.name), _truthy(r.incoming))
+                for r in type_rows
+            },
+            payment_methods={
+                str(r.code): PaymentMethod(str(r.code), str(r.name)) for r in method_rows
+            },
+        )
+
+    def partners(
+        self, client_id: str, accounts: Iterable[str] | None = None, kind: str | None = None
+    ) -> list[Partner]:
+        """Partners of one client, optionally only the given accounts and/or kind."""
+        self.check()
+        col = PARTNERS.c
+        base = sa.select(PARTNERS).where(col.client_id == self._client_key(client_id))
+        if kind is not None:
+            base = base.where(col.kind == kind)
+        if accounts is None:
+            stmts = [base]
+        else:
+            # Chunks: some databases cap the number of bound parameters per statement.
+            wanted = sorted({str(a) for a in accounts})
+            stmts = [
+                base.where(col.account.in_(wanted[i : i + 500])) for i in range(0, len(wanted), 500)
+            ]
+        result: list[Partner] = []
+        with self._connect() as conn:
+            for stmt in stmts:
+                result.extend(
+                    Partner(
+                        client_id=str(r.client_id),
+                        account=str(r.account),
+                        kind=str(r.kind),
+                        name=str(r.name),
+                        street=_str_or_none(r.street),
+                        postcode=_str_or_none(r.postcode),
+                        city=_str_or_none(r.city),
+                        country=_str_or_none(r.country),
+                        vat_id=_str_or_none(r.vat_id),
+                        email=_str_or_none(r.email),
+                    )
+                    for r in conn.execute(stmt)
+                )
+        result.sort(key=lambda p: (len(p.account), p.account))
+        return result
+
+    # -- bookings
+
+    def max_journal_no(self, client_id: str | None = None) -> int:
+        """Highest journal number (of one client, or overall); 0 for none."""
+        self.check()
+        stmt = sa.select(sa.func.max(BOOKINGS.c.journal_no))
+        if client_id is not None:
+            stmt = stmt.where(BOOKINGS.c.client_id == self._client_key(client_id))
+        with self._connect() as conn:
+            value = conn.execute(stmt).scalar()
+        return 0 if value is None else int(value)
+
+    def bookings(
+        self,
+        client_id: str,
+        *,
+        after_journal_no: int = 0,
+        up_to_journal_no: int | None = None,
+        branch_id: str | None = None,
+        document_types: Collection[str] | None = None,
+        payment_methods: Collection[str] | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> Iterator[Booking]:
+        """Stream one client's bookings in journal order with after < journal_no <= up_to.
+
+        `payment_methods` follows SPEC §2: bookings without a payment method always pass.
+        Each page is its own short read, so writers are not blocked for the whole stream;
+        pass `up_to_journal_no` (e.g. `max_journal_no()` taken at the start) for a fixed set.
+        """
+        self.check()
+        col = BOOKINGS.c
+        stmt = sa.select(BOOKINGS).where(col.client_id == self._client_key(client_id))
+        if up_to_journal_no is not None:
+            stmt = stmt.where(col.journal_no <= up_to_journal_no)
+        if branch_id is not None:
+            stmt = stmt.where(col.branch_id == self._branch_key(branch_id))
+        if document_types is not None:
+            stmt = stmt.where(col.document_type.in_(sorted(document_types)))
+        if payment_methods is not None:
+            stmt = stmt.where(
+                sa.or_(
+                    col.payment_method.is_(None), col.payment_method.in_(sorted(payment_methods))
+                )
+            )
+        stmt = stmt.order_by(col.journal_no).limit(page_size)
+        last = after_journal_no
+        while True:
+            with self._connect() as conn:
+                rows = conn.execute(stmt.where(col.journal_no > last)).all()
+            for r in rows:
+                yield Booking(
+                    int(r.journal_no),
+                    str(r.client_id),
+                    str(r.branch_id),
+                    str(r.document_type),
+                    str(r.document_no),
+                    _as_date(r.document_date),
+                    int(r.amount_cents),
+                    str(r.debit_credit),
+                    str(r.account),
+                    str(r.contra_account),
+                    _str_or_none(r.tax_key),
+                    _str_or_none(r.text),
+                    _str_or_none(r.payment_method),
+                    _str_or_none(r.partner_account),
+                    _str_or_none(r.cost_center),
+                )
+            if len(rows) < page_size:
+                return
+            last = int(rows[-1].journal_no)
+
+    # -- stats
+
+    def stats(self) -> list[ClientStats]:
+        """Per client: bookings, S and H sums, journal range, date range, partner counts."""
+        catalog = self.catalog()
+        b, p = BOOKINGS.c, PARTNERS.c
+        debit = sa.func.sum(sa.case((b.debit_credit == "S", b.amount_cents), else_=0))
+        credit = sa.func.sum(sa.case((b.debit_credit == "H", b.amount_cents), else_=0))
+        booking_stmt = sa.select(
+            b.client_id,
+            sa.func.count(),
+            debit,
+            credit,
+            sa.func.min(b.journal_no),
+            sa.func.max(b.journal_no),
+            sa.func.min(b.document_date),
+            sa.func.max(b.document_date),
+        ).group_by(b.client_id)
+        partner_stmt = sa.select(p.client_id, p.kind, sa.func.count()).group_by(p.client_id, p.kind)
+        with self._connect() as conn:
+            booking_rows = conn.execute(booking_stmt).all()
+            partner_rows = conn.execute(partner_stmt).all()
+        per_client = {str(r[0]): r for r in booking_rows}
+        debtors: dict[str, int] = {}
+        creditors: dict[str, int] = {}
+        for client_id, kind, count in partner_rows:
+            target = debtors if kind == "debtor" else creditors
+            target[str(client_id)] = target.get(str(client_id), 0) + int(count)
+        # Clients first in catalog order, then bookings of ids the clients table lacks.
+        ids = list(catalog.clients) + sorted(set(per_client) - set(catalog.clients))
+        result = []
+        for cid in ids:
+            row = per_client.get(cid)
+            client = catalog.clients.get(cid)
+            result.append(
+                ClientStats(
+                    client_id=cid,
+                    name=client.name if client else "(unbekannter Mandant)",
+                    bookings=int(row[1]) if row else 0,
+                    debit_cents=int(row[2] or 0) if row else 0,
+                    credit_cents=int(row[3] or 0) if row else 0,
+                    first_journal_no=int(row[4]) if row else None,
+                    last_journal_no=int(row[5]) if row else None,
+                    first_date=_iso(row[6]) if row else None,
+                    last_date=_iso(row[7]) if row else None,
+                    debtors=debtors.get(cid, 0),
+                    creditors=creditors.get(cid, 0),
+                )
+            )
+        return result
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def format_int(value: int) -> str:
+    """German thousands separator: 1234567 -> '1.234.567'."""
+    return f"{value:,}".replace(",", ".")
+
+
+def format_eur(cents: int) -> str:
+    """German money: 123456789 -> '1.234.567,89'."""
+    sign = "-" if cents < 0 else ""
+    euros, rest = divmod(abs(cents), 100)
+    return f"{sign}{format_int(euros)},{rest:02d}"
+
+
+def _german_date(iso: str | None) -> str:
+    if not iso:
+        return ""
+    try:
+        return date.fromisoformat(iso).strftime("%d.%m.%Y")
+    except ValueError:
+        return iso
+
+
+def format_stats(stats: list[ClientStats]) -> str:
+    """A German table for `buchex ledger stats`, one line per client plus a total."""
+    headers = ("Mandant", "Buchungen", "Summe Soll EUR", "Summe Haben EUR", "Zeitraum", "Partner")
+    rows: list[tuple[str, ...]] = []
+    for s in stats:
+        period = ""
+        if s.first_date:
+            period = f"{_german_date(s.first_date)} – {_german_date(s.last_date)}"
+        rows.append(
+            (
+                f"{s.client_id} {s.name}",
+                format_int(s.bookings),
+                format_eur(s.debit_cents),
+                format_eur(s.credit_cents),
+                period,
+                format_int(s.partners),
+            )
+        )
+    if len(stats) > 1:
+        rows.append(
+            (
+                "Gesamt",
+                format_int(sum(s.bookings for s in stats)),
+                format_eur(sum(s.debit_cents for s in stats)),
+                format_eur(sum(s.credit_cents for s in stats)),
+                "",
+                format_int(sum(s.partners for s in stats)),
+            )
+        )
+    if not rows:
+        return "Keine Mandanten in der Buchhaltung."
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    right = {1, 2, 3, 5}  # numbers right-aligned
+
+    def line(cells: tuple[str, ...]) -> str:
+        parts = [
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(cells)
+        ]
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    out = [line(headers), rule, *(line(r) for r in rows[: len(stats)])]
+    if len(rows) > len(stats):  # the total, set off by a rule
+        out += [rule, line(rows[-1])]
+    return "\n".join(out)

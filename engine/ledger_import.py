@@ -1,0 +1,381 @@
+"""CSV import of bookings into the embedded ledger (`buchex ledger import FILE`).
+
+File format
+- UTF-8 (a byte order mark is allowed); standard CSV quoting ("…", quotes doubled).
+- Line 1: column names of the SPEC §5 `bookings` table, in any order.
+- Delimiter `;` or `,`: whichever occurs more often in the header line. The column names
+  contain neither, so the header decides unambiguously (csv.Sniffer could be misled by
+  decimal commas in the data).
+- Required columns: client_id, branch_id, document_type, document_no, document_date
+  (YYYY-MM-DD), debit_credit (S or H), account, contra_account (1–9 digits), and the amount
+  as either
+    amount_cents  whole cents, an integer > 0 (e.g. 123450), or
+    amount        euros > 0 with `,` or `.` as decimal separator, at most two decimals, no
+                  thousands separator (e.g. 1234,50 or 1234.5).
+- Optional columns: journal_no, tax_key (1–4 digits), text, payment_method,
+  partner_account (1–9 digits), cost_center. Empty cells are NULL.
+- Unknown or duplicate columns are errors (a misspelt column would otherwise lose data).
+- journal_no: with the column, every row needs one, strictly increasing and above the
+  ledger's highest; without it, numbers continue after the highest in file order.
+- Blanks around cells are ignored; rows with only empty cells are skipped.
+
+All or nothing: every row is checked and every problem reported as (line, column, reason);
+if there is any, nothing is loaded. The file is streamed and inserted in batches inside one
+transaction that is rolled back on the first problem, so memory stays small for big files.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+from engine.ledger import BOOKING_COLUMNS, LedgerError, missing_ledger_message, write_lock
+
+REQUIRED: Final = (
+    "client_id",
+    "branch_id",
+    "document_type",
+    "document_no",
+    "document_date",
+    "debit_credit",
+    "account",
+    "contra_account",
+)
+OPTIONAL: Final = (
+    "journal_no",
+    "tax_key",
+    "text",
+    "payment_method",
+    "partner_account",
+    "cost_center",
+)
+AMOUNT_COLUMNS: Final = ("amount_cents", "amount")
+KNOWN: Final = frozenset(REQUIRED + OPTIONAL + AMOUNT_COLUMNS)
+
+BATCH_SIZE: Final = 10_000
+
+_DIGITS = re.compile(r"[0-9]+")
+_ACCOUNT = re.compile(r"[0-9]{1,9}")
+_TAX_KEY = re.compile(r"[0-9]{1,4}")
+_AMOUNT = re.compile(r"([0-9]+)(?:[.,]([0-9]{1,2}))?")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+_INSERT = (
+    f"INSERT INTO bookings ({', '.join(BOOKING_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in BOOKING_COLUMNS)})"
+)
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    line: int  # 1 = header line
+    column: str  # empty when the whole line is meant
+    reason: str  # German
+
+    def __str__(self) -> str:
+        if self.column:
+            return f"Zeile {self.line}, Spalte {self.column}: {self.reason}"
+        return f"Zeile {self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    imported: int
+    first_journal_no: int | None
+    last_journal_no: int | None
+    problems: tuple[ImportProblem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def format_problems(
+    problems: tuple[ImportProblem, ...] | list[ImportProblem], limit: int = 50
+) -> str:
+    """One problem a line; beyond `limit` a count of the rest."""
+    lines = [str(p) for p in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(f"… und {len(problems) - limit} weitere Fehler")
+    return "\n".join(lines)
+
+
+def _header_problems(header: list[str]) -> list[ImportProblem]:
+    problems: list[ImportProblem] = []
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            problems.append(ImportProblem(1, name, "Spalte kommt doppelt vor"))
+        elif name not in KNOWN:
+            problems.append(ImportProblem(1, name or "(leer)", "unbekannte Spalte"))
+        seen.add(name)
+    problems.extend(ImportProblem(1, n, "Pflichtspalte fehlt") for n in REQUIRED if n not in seen)
+    amounts = [n for n in AMOUNT_COLUMNS if n in seen]
+    if not amounts:
+        problems.append(
+            ImportProblem(1, "amount_cents", "Pflichtspalte fehlt (amount_cents oder amount)")
+        )
+    elif len(amounts) == 2:
+        problems.append(
+            ImportProblem(1, "amount", "nur eine der Spalten amount_cents oder amount angeben")
+        )
+    return problems
+
+
+class _Catalog:
+    """What rows are checked against, read inside the import's write transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        try:
+            self.clients: dict[str, Any] = {
+                str(cid): cid for (cid,) in conn.execute("SELECT id FROM clients")
+            }
+            self.branches: dict[str, tuple[Any, str]] = {
+                str(bid): (bid, str(cid))
+                for bid, cid in conn.execute("SELECT id, client_id FROM branches")
+            }
+            self.document_types = {
+                str(c) for (c,) in conn.execute("SELECT code FROM document_types")
+            }
+            self.payment_methods = {
+                str(c) for (c,) in conn.execute("SELECT code FROM payment_methods")
+            }
+            self.max_journal_no = int(
+                conn.execute("SELECT coalesce(max(journal_no), 0) FROM bookings").fetchone()[0]
+            )
+        except sqlite3.OperationalError as exc:
+            missing = re.search(r"no such table: (\w+)", str(exc))
+            if missing:
+                raise LedgerError(f"Tabelle {missing.group(1)} fehlt in der Buchhaltung") from exc
+            raise
+
+
+def import_bookings(
+    ledger_path: Path, csv_file: Path, *, batch_size: int = BATCH_SIZE
+) -> ImportResult:
+    """Load bookings from `csv_file` into the SQLite ledger at `ledger_path`, all or nothing.
+
+    Problems with the data come back in `ImportResult.problems` (nothing loaded then);
+    a missing ledger or an unreadable file raise LedgerError.
+    """
+    ledger_path, csv_file = Path(ledger_path), Path(csv_file)
+    if not ledger_path.is_file():
+        raise LedgerError(missing_ledger_message(ledger_path))
+    try:
+        fh = open(csv_file, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise LedgerError(f"Importdatei nicht lesbar: {csv_file} ({exc.strerror})") from exc
+    with fh, write_lock(ledger_path):
+        conn = sqlite3.connect(ledger_path, timeout=30, isolation_level=None)
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")  # a second safety net behind the checks
+            # IMMEDIATE: take the write lock now so max(journal_no) cannot change under us.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = _load(conn, _Catalog(conn), fh, batch_size)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            if result.problems:
+                conn.execute("ROLLBACK")
+            else:
+                conn.execute("COMMIT")
+            return result
+        except sqlite3.Error as exc:
+            raise LedgerError(f"Import abgebrochen, nichts übernommen: {exc}") from exc
+        finally:
+            conn.close()
+
+
+def _load(conn: sqlite3.Connection, cat: _Catalog, fh: TextIO, batch_size: int) -> ImportResult:
+    problems: list[ImportProblem] = []
+    try:
+        first_line = fh.readline()
+    except UnicodeDecodeError:
+        return _result(0, None, None, [ImportProblem(1, "", "Datei ist nicht UTF-8-kodiert")])
+    if not first_line.strip():
+        return _result(0, None, None, [ImportProblem(1, "", "Kopfzeile mit Spaltennamen fehlt")])
+    delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
+    header = [h.strip().lower() for h in next(csv.reader([first_line], delimiter=delimiter))]
+    problems = _header_problems(header)
+    if problems:
+        return _result(0, None, None, problems)
+
+    col = {name: i for i, name in enumerate(header)}
+    has_journal = "journal_no" in col
+    amount_in_cents = "amount_cents" in col
+    amount_idx = col["amount_cents" if amount_in_cents else "amount"]
+    i_client, i_branch = col["client_id"], col["branch_id"]
+    i_type, i_no, i_date = col["document_type"], col["document_no"], col["document_date"]
+    i_dc, i_acc, i_contra = col["debit_credit"], col["account"], col["contra_account"]
+    optional_idx = {name: col.get(name) for name in OPTIONAL}
+
+    # Closures over the loop's current `cells` and `line`, defined once for speed.
+    cells: list[str] = []
+    line = 1
+
+    def bad(column: str, reason: str) -> None:
+        problems.append(ImportProblem(line, column, reason))
+
+    def required(idx: int, column: str) -> str:
+        value = cells[idx]
+        if not value:
+            bad(column, "Pflichtfeld ist leer")
+        return value
+
+    def optional(column: str) -> str | None:
+        idx = optional_idx[column]
+        if idx is None or not cells[idx]:
+            return None
+        return cells[idx]
+
+    reader = csv.reader(fh, delimiter=delimiter, strict=True)
+    last_journal = cat.max_journal_no
+    first_new: int | None = None
+    batch: list[tuple[Any, ...]] = []
+    imported = 0
+    consumed = 1  # physical lines read so far (the header)
+    while True:
+        start_line = consumed + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except UnicodeDecodeError:
+            problems.append(ImportProblem(start_line, "", "Datei ist nicht UTF-8-kodiert"))
+            break
+        except csv.Error as exc:
+            problems.append(ImportProblem(start_line, "", f"fehlerhafte CSV-Zeile ({exc})"))
+            break
+        consumed = 1 + reader.line_num
+        cells = [c.strip() for c in row]
+        if not any(cells):
+            continue
+        line = start_line
+        if len(cells) != len(header):
+            problems.append(
+                ImportProblem(line, "", f"{len(cells)} Felder statt {len(header)} wie in Zeile 1")
+            )
+            continue
+
+        # journal_no
+        if has_journal:
+            raw = cells[col["journal_no"]]
+            if _DIGITS.fullmatch(raw) and int(raw) > last_journal:
+                journal = last_journal = int(raw)
+            else:
+                journal = last_journal + 1
+                bad(
+                    "journal_no",
+                    f"muss eine ganze Zahl größer als {last_journal} sein (Journalnummern "
+                    f"steigen und liegen über den vorhandenen bis {cat.max_journal_no})",
+                )
+        else:
+            journal = last_journal = last_journal + 1
+
+        # client and branch
+        client_raw = required(i_client, "client_id")
+        client_key = cat.clients.get(client_raw)
+        if client_raw and client_key is None:
+            bad("client_id", f"Mandant {client_raw} existiert nicht")
+        branch_raw = required(i_branch, "branch_id")
+        branch = cat.branches.get(branch_raw)
+        if branch_raw and branch is None:
+            bad("branch_id", f"Filiale {branch_raw} existiert nicht")
+        elif branch is not None and client_key is not None and branch[1] != client_raw:
+            bad("branch_id", f"Filiale {branch_raw} gehört nicht zu Mandant {client_raw}")
+
+        doc_type = required(i_type, "document_type")
+        if doc_type and doc_type not in cat.document_types:
+            bad("document_type", f"Belegart {doc_type} existiert nicht")
+        doc_no = required(i_no, "document_no")
+
+        raw_date = cells[i_date]
+        try:
+            if not _ISO_DATE.fullmatch(raw_date):
+                raise ValueError(raw_date)
+            doc_date = date.fromisoformat(raw_date).isoformat()
+        except ValueError:
+            bad("document_date", "muss ein gültiges Datum im Format JJJJ-MM-TT sein")
+            doc_date = ""
+
+        raw_amount = cells[amount_idx]
+        amount = 0
+        if amount_in_cents:
+            if _DIGITS.fullmatch(raw_amount):
+                amount = int(raw_amount)
+            if amount <= 0:
+                bad("amount_cents", "muss eine ganze Zahl größer 0 sein")
+        else:
+            m = _AMOUNT.fullmatch(raw_amount)
+            if m:
+                amount = int(m.group(1)) * 100 + int((m.group(2) or "0").ljust(2, "0"))
+            if amount <= 0:
+                bad(
+                    "amount",
+                    "muss ein Betrag größer 0 mit höchstens zwei Nachkommastellen sein "
+                    "(z. B. 1234,50)",
+                )
+
+        dc = cells[i_dc].upper()
+        if dc not in ("S", "H"):
+            bad("debit_credit", "muss S oder H sein")
+
+        for idx, column in ((i_acc, "account"), (i_contra, "contra_account")):
+            if not _ACCOUNT.fullmatch(cells[idx]):
+                bad(column, "muss eine Kontonummer aus 1 bis 9 Ziffern sein")
+        partner = optional("partner_account")
+        if partner is not None and not _ACCOUNT.fullmatch(partner):
+            bad("partner_account", "muss eine Kontonummer aus 1 bis 9 Ziffern sein")
+        tax_key = optional("tax_key")
+        if tax_key is not None and not _TAX_KEY.fullmatch(tax_key):
+            bad("tax_key", "muss ein BU-Schlüssel aus 1 bis 4 Ziffern sein")
+        method = optional("payment_method")
+        if method is not None and method not in cat.payment_methods:
+            bad("payment_method", f"Zahlungsart {method} existiert nicht")
+
+        if problems:
+            continue  # keep checking every row, but load nothing any more
+        batch.append(
+            (
+                journal,
+                client_key,
+                branch[0] if branch else None,
+                doc_type,
+                doc_no,
+                doc_date,
+                amount,
+                dc,
+                cells[i_acc],
+                cells[i_contra],
+                tax_key,
+                optional("text"),
+                method,
+                partner,
+                optional("cost_center"),
+            )
+        )
+        if first_new is None:
+            first_new = journal
+        if len(batch) >= batch_size:
+            conn.executemany(_INSERT, batch)
+            imported += len(batch)
+            batch.clear()
+
+    if problems:
+        return _result(0, None, None, problems)
+    if batch:
+        conn.executemany(_INSERT, batch)
+        imported += len(batch)
+    return _result(imported, first_new, last_journal if imported else None, problems)
+
+
+def _result(
+    imported: int, first: int | None, last: int | None, problems: list[ImportProblem]
+) -> ImportResult:
+    return ImportResult(imported, first, last, tuple(problems))

@@ -1,0 +1,121 @@
+"""Chain-wide settings: SMTP Postausgangsserver and Sicherheit (declared like the config)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from engine.fields import (
+    FieldSpec,
+    Invalid,
+    Secret,
+    field_specs,
+    p_bool,
+    p_choice,
+    p_email,
+    p_host,
+    p_int,
+    p_secret,
+    p_text,
+    spec,
+)
+
+SMTP = "SMTP Postausgangsserver"
+SICHERHEIT = "Sicherheit"
+ALLGEMEIN = "Allgemein"
+
+SECURITY_CHOICES = (("none", "keine"), ("starttls", "STARTTLS"), ("ssl", "SSL/TLS"))
+DEFAULT_SMTP_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
+
+
+def _p_timezone(raw: Any) -> str | None:
+    value = p_text(64)(raw)
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise Invalid(f"„{value}“ ist keine bekannte Zeitzone (z. B. Europe/Berlin)") from exc
+    return value
+
+
+def _p_url(raw: Any) -> Secret | None:
+    # Database URLs may carry a password, so the whole URL is kept like a password.
+    secret = p_secret(raw)
+    if secret is None or not secret:
+        return secret
+    try:
+        make_url(secret.reveal())
+    except ArgumentError as exc:
+        raise Invalid("keine gültige SQLAlchemy-URL (z. B. postgresql://user@host/db)") from exc
+    return secret
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str | None = field(
+        default=None, metadata=spec("SMTP-Server", SMTP, "text", p_host, required=True)
+    )
+    port: int | None = field(
+        default=None,
+        metadata=spec(
+            "Port", SMTP, "int", p_int(1, 65535), help="leer: 25 / 587 (STARTTLS) / 465 (SSL)"
+        ),
+    )
+    security: str = field(
+        default="starttls",
+        metadata=spec(
+            "Verschlüsselung",
+            SMTP,
+            "choice",
+            p_choice(SECURITY_CHOICES),
+            required=True,
+            choices=SECURITY_CHOICES,
+        ),
+    )
+    user: str | None = field(default=None, metadata=spec("Benutzer", SMTP, "text", p_text(254)))
+    password: Secret | None = field(
+        default=None, metadata=spec("Passwort", SMTP, "secret", p_secret)
+    )
+    sender: str | None = field(
+        default=None, metadata=spec("Absender", SMTP, "email", p_email, required=True)
+    )
+    timeout: int = field(
+        default=30, metadata=spec("Zeitlimit (Sekunden)", SMTP, "int", p_int(1, 300))
+    )
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or DEFAULT_SMTP_PORTS[self.security]
+
+
+@dataclass(frozen=True)
+class ChainSettings:
+    admins_may_reveal_passwords: bool = field(
+        default=False,
+        metadata=spec(
+            "Administratoren dürfen gesetzte Passwörter einsehen", SICHERHEIT, "bool", p_bool
+        ),
+    )
+    timezone: str | None = field(
+        default=None,
+        metadata=spec("Zeitzone", ALLGEMEIN, "text", _p_timezone, help="leer: Systemzeitzone"),
+    )
+    ledger_url: Secret | None = field(
+        default=None,
+        metadata=spec(
+            "Buchhaltungsdatenbank (URL)",
+            ALLGEMEIN,
+            "secret",
+            _p_url,
+            help="leer: eingebettete ledger.sqlite",
+        ),
+    )
+
+
+SMTP_FIELDS: tuple[FieldSpec, ...] = tuple(field_specs(SmtpSettings))
+CHAIN_FIELDS: tuple[FieldSpec, ...] = tuple(field_specs(ChainSettings))

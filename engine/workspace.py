@@ -1,0 +1,311 @@
+"""An opened data directory and the operations on it that the CLI, daemon and TUI share.
+
+Configs, settings and users live in one TinyDB store (`buchex.json`); secrets in it are
+encrypted; every change is audited. Validation happens here, before anything is written:
+nothing invalid is ever saved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from functools import cached_property
+from typing import Any
+
+from tinydb import Query
+
+from engine.audit import AuditLog
+from engine.cipher import Cipher
+from engine.config import (
+    ExportConfig,
+    changed_fields,
+    config_to_json,
+    parse_config,
+    with_id,
+)
+from engine.fields import (
+    FieldSpec,
+    Invalid,
+    Problem,
+    ValidationError,
+    build_flat,
+    changed_paths,
+    model_to_json,
+    parse_values,
+    unknown_keys,
+)
+from engine.ledger import Catalog, Ledger
+from engine.paths import DataDir
+from engine.settings import CHAIN_FIELDS, SMTP_FIELDS, ChainSettings, SmtpSettings
+from engine.store import Store
+from engine.users import User, check_name, check_password, hash_password, verify_password
+
+CONFIGS = "configs"
+SETTINGS = "settings"
+USERS = "users"
+_STORE_ONLY = ("created_at", "updated_at")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Workspace:
+    def __init__(self, data_dir: DataDir) -> None:
+        self.data_dir = data_dir
+        self.store = Store(data_dir.store_path)
+        self.audit = AuditLog(data_dir.audit_path)
+
+    @classmethod
+    def open(cls, home: str | None = None) -> Workspace:
+        return cls(DataDir.open(home))
+
+    @cached_property
+    def cipher(self) -> Cipher:
+        return Cipher.for_key_file(self.data_dir.key_path)
+
+    # --- ledger --------------------------------------------------------------------------
+
+    def ledger(self) -> Ledger:
+        url = self.chain_settings().ledger_url
+        return Ledger.open(self.data_dir, url.reveal() if url else None)
+
+    def catalog(self) -> Catalog:
+        ledger = self.ledger()
+        try:
+            return ledger.catalog()
+        finally:
+            ledger.close()
+
+    # --- configs -------------------------------------------------------------------------
+
+    def _load_config(self, doc: Mapping[str, Any]) -> ExportConfig:
+        fields = {k: v for k, v in doc.items() if k not in _STORE_ONLY}
+        return parse_config(fields, catalog=None, decrypt=self.cipher.decrypt)
+
+    def list_configs(self) -> list[ExportConfig]:
+        with self.store.snapshot() as db:
+            docs = db.table(CONFIGS).all()
+        configs = [self._load_config(d) for d in docs]
+        return sorted(configs, key=lambda c: ((c.name or "").casefold(), c.id))
+
+    def get_config(self, cfg_id: str) -> ExportConfig:
+        with self.store.snapshot() as db:
+            doc = db.table(CONFIGS).get(Query().id == cfg_id)
+        if doc is None:
+            raise NotFound(f"Schnittstelle „{cfg_id}“ gibt es nicht")
+        return self._load_config(doc)
+
+    def validate_configs(
+        self, raws: Sequence[Mapping[str, Any]], catalog: Catalog | None = None
+    ) -> list[ExportConfig]:
+        """Validate without saving; raises ValidationError naming each config's problems."""
+        catalog = catalog if catalog is not None else self.catalog()
+        with self.store.snapshot() as db:
+            existing = {d["id"]: d for d in db.table(CONFIGS).all()}
+        return self._parse_all(raws, catalog, existing)
+
+    def _parse_all(
+        self,
+        raws: Sequence[Mapping[str, Any]],
+        catalog: Catalog,
+        existing: Mapping[str, Mapping[str, Any]],
+    ) -> list[ExportConfig]:
+        parsed: list[ExportConfig] = []
+        problems: list[Problem] = []
+        seen_ids: set[str] = set()
+        for n, raw in enumerate(raws, start=1):
+            prefix = f"Schnittstelle {n}: " if len(raws) > 1 else ""
+            try:
+                cfg_id = _check_id(raw)
+                if cfg_id and cfg_id in seen_ids:
+                    raise ValidationError([Problem("id", "id", f"„{cfg_id}“ doppelt in der Datei")])
+                seen_ids.add(cfg_id)
+                prev = self._load_config(existing[cfg_id]) if cfg_id in existing else None
+                parsed.append(
+                    parse_config(raw, catalog=catalog, previous=prev, decrypt=self.cipher.decrypt)
+                )
+            except ValidationError as exc:
+                problems.extend(Problem(p.path, prefix + p.label, p.message) for p in exc.problems)
+        if problems:
+            raise ValidationError(problems)
+        return parsed
+
+    def save_configs(
+        self,
+        raws: Sequence[Mapping[str, Any]],
+        *,
+        action: str = "config.save",
+        catalog: Catalog | None = None,
+    ) -> list[ExportConfig]:
+        """Create or replace configs, all or nothing (an existing `id` is replaced)."""
+        catalog = catalog if catalog is not None else self.catalog()
+        audit: list[tuple[str, list[str]]] = []
+        with self.store.transaction() as db:
+            table = db.table(CONFIGS)
+            existing: dict[str, dict[str, Any]] = {d["id"]: dict(d) for d in table.all()}
+            configs = self._parse_all(raws, catalog, existing)
+            saved: list[ExportConfig] = []
+            now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+            for cfg in configs:
+                old = self._load_config(existing[cfg.id]) if cfg.id in existing else None
+                if not cfg.id:
+                    cfg = with_id(cfg, _new_id(existing))
+                doc = config_to_json(cfg, secrets="encrypt", encrypt=self.cipher.encrypt)
+                doc["updated_at"] = now
+                doc["created_at"] = existing.get(cfg.id, {}).get("created_at", now)
+                if old is None:
+                    table.insert(doc)
+                else:
+                    table.update(_replace_doc(doc), Query().id == cfg.id)
+                existing[cfg.id] = doc
+                audit.append(("config.create" if old is None else action, changed_fields(old, cfg)))
+                saved.append(cfg)
+        for cfg, (act, fields) in zip(saved, audit, strict=True):
+            if fields:
+                self.audit.record(act, config_id=cfg.id, fields=fields)
+        return saved
+
+    def save_config(self, raw: Mapping[str, Any], catalog: Catalog | None = None) -> ExportConfig:
+        return self.save_configs([raw], catalog=catalog)[0]
+
+    def delete_config(self, cfg_id: str) -> None:
+        with self.store.transaction() as db:
+            removed = db.table(CONFIGS).remove(Query().id == cfg_id)
+        if not removed:
+            raise NotFound(f"Schnittstelle „{cfg_id}“ gibt es nicht")
+        self.audit.record("config.delete", config_id=cfg_id)
+
+    # --- settings ------------------------------------------------------------------------
+
+    def _settings_doc(self) -> dict[str, Any]:
+        with self.store.snapshot() as db:
+            doc = db.table(SETTINGS).get(doc_id=1)
+        return dict(doc) if doc else {}
+
+    def smtp_settings(self) -> SmtpSettings | None:
+        raw = self._settings_doc().get("smtp")
+        if not raw:
+            return None
+        values, _ = parse_values(SMTP_FIELDS, raw, None, self.cipher.decrypt)
+        result: SmtpSettings = build_flat(SmtpSettings, values)
+        return result
+
+    def chain_settings(self) -> ChainSettings:
+        raw = self._settings_doc().get("chain", {})
+        values, _ = parse_values(CHAIN_FIELDS, raw, None, self.cipher.decrypt)
+        result: ChainSettings = build_flat(ChainSettings, values)
+        return result
+
+    def save_smtp_settings(self, raw: Mapping[str, Any]) -> SmtpSettings:
+        saved: SmtpSettings = self._save_section("smtp", SmtpSettings, SMTP_FIELDS, raw)
+        return saved
+
+    def save_chain_settings(self, raw: Mapping[str, Any]) -> ChainSettings:
+        saved: ChainSettings = self._save_section("chain", ChainSettings, CHAIN_FIELDS, raw)
+        return saved
+
+    def _save_section(
+        self, key: str, model: type[Any], specs: Sequence[FieldSpec], raw: Mapping[str, Any]
+    ) -> Any:
+        with self.store.transaction() as db:
+            table = db.table(SETTINGS)
+            doc = dict(table.get(doc_id=1) or {})
+            old = None
+            if doc.get(key):
+                old_values, _ = parse_values(specs, doc[key], None, self.cipher.decrypt)
+                old = build_flat(model, old_values)
+            problems = unknown_keys(specs, raw)
+            values, found = parse_values(specs, raw, old, self.cipher.decrypt)
+            problems.extend(found)
+            if problems:
+                raise ValidationError(problems)
+            new = build_flat(model, values)
+            doc[key] = model_to_json(new, specs, secrets="encrypt", encrypt=self.cipher.encrypt)
+            if table.get(doc_id=1) is None:
+                table.insert(doc)
+            else:
+                table.update(_replace_doc(doc), doc_ids=[1])
+        fields = changed_paths(specs, old, new)
+        if fields:
+            self.audit.record(f"settings.{key}", fields=fields)
+        return new
+
+    # --- users ---------------------------------------------------------------------------
+
+    def list_users(self) -> list[User]:
+        with self.store.snapshot() as db:
+            docs = db.table(USERS).all()
+        users = [User(d["name"], bool(d["admin"]), d["password_hash"]) for d in docs]
+        return sorted(users, key=lambda u: u.name)
+
+    def get_user(self, name: str) -> User | None:
+        return next((u for u in self.list_users() if u.name == name), None)
+
+    def add_user(self, name: str, password: str, *, admin: bool = False) -> User:
+        _user_checks(name, password)
+        user = User(name, admin, hash_password(password))
+        with self.store.transaction() as db:
+            table = db.table(USERS)
+            if table.contains(Query().name == name):
+                raise ValidationError([Problem("name", "Benutzer", f"„{name}“ gibt es schon")])
+            table.insert({"name": name, "admin": admin, "password_hash": user.password_hash})
+        self.audit.record("user.add", detail=f"{name}{' (Administrator)' if admin else ''}")
+        return user
+
+    def set_password(self, name: str, password: str) -> None:
+        _user_checks(name, password)
+        digest = hash_password(password)
+        with self.store.transaction() as db:
+            if not db.table(USERS).update({"password_hash": digest}, Query().name == name):
+                raise NotFound(f"Benutzer „{name}“ gibt es nicht")
+        self.audit.record("user.passwd", detail=name)
+
+    def check_user_password(self, name: str, password: str) -> bool:
+        user = self.get_user(name)
+        return user is not None and verify_password(password, user.password_hash)
+
+
+def _user_checks(name: str, password: str) -> None:
+    problems = []
+    for label, check, value in (
+        ("Benutzer", check_name, name),
+        ("Passwort", check_password, password),
+    ):
+        try:
+            check(value)
+        except Invalid as exc:
+            problems.append(Problem(label.lower(), label, str(exc)))
+    if problems:
+        raise ValidationError(problems)
+
+
+def _check_id(raw: Mapping[str, Any]) -> str:
+    cfg_id = raw.get("id") if isinstance(raw, Mapping) else None
+    if cfg_id in (None, ""):
+        return ""
+    if not isinstance(cfg_id, str) or not _ID.fullmatch(cfg_id):
+        raise ValidationError(
+            [Problem("id", "id", "Buchstaben, Ziffern, _ und -, höchstens 64 Zeichen")]
+        )
+    return cfg_id
+
+
+def _new_id(existing: Mapping[str, Any]) -> str:
+    while True:
+        cfg_id = secrets.token_hex(4)
+        if cfg_id not in existing:
+            return cfg_id
+
+
+def _replace_doc(new: Mapping[str, Any]) -> Callable[[MutableMapping[Any, Any]], None]:
+    """TinyDB update that replaces the whole document (update() alone merges keys)."""
+
+    def transform(doc: MutableMapping[Any, Any]) -> None:
+        doc.clear()
+        doc.update(new)
+
+    return transform
