@@ -12,8 +12,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+DEMO_HOME ?= $(CURDIR)/.demo
+
+# Until the all-in-one `buchex demo` exists: demo books, example configs, a listing.
 demo: $(STAMP)
-	$(BIN)/buchex demo
+	$(BIN)/buchex --help
+	$(BIN)/buchex --home $(DEMO_HOME) ledger demo --replace
+	$(BIN)/buchex --home $(DEMO_HOME) ledger stats
+	$(BIN)/buchex --home $(DEMO_HOME) config import examples/configs.json
+	$(BIN)/buchex --home $(DEMO_HOME) config list
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -390,11 +390,11 @@ class Ledger:
                     raise LedgerError(missing_ledger_message(self.path))
                 self.display = str(self.path)
                 uri = f"file:{quote(str(self.path.absolute()))}?mode=rw"
-                timeout = float(parsed.query.get("timeout", 30))  # type: ignore[arg-type]
 
                 # mode=rw: a file deleted meanwhile is an error, not a new empty ledger.
+                # The timeout rides out a writer's commit (import) instead of failing.
                 def connect() -> sqlite3.Connection:
-                    return sqlite3.connect(uri, uri=True, timeout=timeout)
+                    return sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
 
                 self.engine = sa.create_engine("sqlite://", creator=connect, poolclass=NullPool)
             elif parsed.get_backend_name() == "sqlite":

@@ -461,13 +461,13 @@ def _booking_rows(
     for w in KIND_WEIGHTS:
         acc += w
         kind_cw.append(acc)
-    n_suppliers_weighted: dict[int, list[tuple[str, str, str, str]]] = {}
+    suppliers_weighted: dict[int, list[tuple[str, str, str, str]]] = {}
     for cid, books in books_by_client.items():
         # Goods suppliers far more often than the landlord or the office supplier.
         weighted = []
         for s in books.suppliers:
             weighted.extend([s] * (1 if s[2] in ("rent", "office") else 6))
-        n_suppliers_weighted[cid] = weighted
+        suppliers_weighted[cid] = weighted
 
     seq: dict[tuple[int, str], int] = {}
     # Shelf prices end in ,00 ,50 ,90 ,95 or ,99: subtract this many cents from whole euros.
@@ -578,7 +578,7 @@ def _booking_rows(
                     row[3], "BAR", None, cc,
                 )  # fmt: skip
             else:  # ER: supplier invoice, incoming
-                weighted = n_suppliers_weighted[cid]
+                weighted = suppliers_weighted[cid]
                 creditor, short, category, prefix = weighted[int(rand() * len(weighted))]
                 items = SUPPLIER_ITEMS[category]
                 item = items[int(rand() * len(items))]
@@ -624,10 +624,10 @@ def generate(
     An existing file is replaced only with `replace=True`, otherwise LedgerError.
     """
     path = Path(path)
-    if months < 1:
-        raise LedgerError("Monate: mindestens 1")
+    if not 1 <= months <= 120:
+        raise LedgerError("Monate: 1 bis 120")
     if per_day < 0 or (total is not None and total < 0):
-        raise LedgerError("Buchungen pro Tag: darf nicht negativ sein")
+        raise LedgerError("Anzahl der Buchungen darf nicht negativ sein")
     if path.exists() and not replace:
         raise LedgerError(f"Buchhaltungsdatenbank existiert bereits und bleibt unverändert: {path}")
     started = time.perf_counter()

@@ -9,7 +9,7 @@ from typing import Any
 
 from engine.cli.common import EXIT_INVALID, EXIT_OK, err, out, print_json, read_json_file, table
 from engine.config import FIELDS, SECTIONS, ExportConfig, config_to_json
-from engine.fields import Problem, Secret, SecretMode, ValidationError, value_at
+from engine.fields import FieldSpec, Problem, Secret, SecretMode, ValidationError, value_at
 from engine.workspace import Workspace
 
 
@@ -74,7 +74,12 @@ def cmd_list(ws: Workspace, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _display(value: Any) -> str:
+def _display(fs: FieldSpec, value: Any) -> str:
+    labels = dict(fs.choices)
+    if isinstance(value, int | str) and str(value) in labels and fs.kind == "choice":
+        return labels[str(value)]
+    if isinstance(value, tuple) and labels:
+        return ", ".join(labels.get(str(v), str(v)) for v in value)
     if isinstance(value, Secret):
         return "******** (gesetzt)"
     if value is None or value == () or value == "":
@@ -96,7 +101,7 @@ def cmd_show(ws: Workspace, args: argparse.Namespace) -> int:
         out(f"\n[{section}]")
         for fs in FIELDS:
             if fs.section == section and fs.path != "name":
-                out(f"  {fs.label + ':':<34}{_display(value_at(cfg, fs.path))}")
+                out(f"  {fs.label + ':':<34}{_display(fs, value_at(cfg, fs.path))}")
     return EXIT_OK
 
 

@@ -3,17 +3,88 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+from pathlib import Path
 
-from engine.cli.common import EXIT_OK, out
-from engine.ledger import format_stats
+from engine.cli.common import EXIT_INVALID, EXIT_OK, err, out
+from engine.fields import Invalid, p_date
+from engine.ledger import format_int, format_stats
+from engine.ledger_demo import generate
+from engine.ledger_import import format_problems, import_bookings
+from engine.paths import private_umask
 from engine.workspace import Workspace
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"muss eine ganze Zahl ≥ 1 sein, nicht {text!r}")
+    return int(text)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        value = p_date(text)
+    except Invalid as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    assert value is not None
+    return value
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("ledger", help="Buchhaltungsdaten")
+    p = sub.add_parser("ledger", help="Buchhaltungsdaten (eingebettete ledger.sqlite)")
     ls = p.add_subparsers(dest="ledger_cmd", required=True, metavar="BEFEHL")
+
+    c = ls.add_parser("demo", help="deterministische Demo-Buchhaltung schreiben")
+    c.add_argument("--months", type=_positive, default=12, help="Monate (Standard 12)")
+    c.add_argument("--per-day", type=_positive, default=40, help="Buchungen je Tag (Std. 40)")
+    c.add_argument("--total", type=_positive, help="genau so viele Buchungen (statt --per-day)")
+    c.add_argument("--seed", type=int, default=1, help="Zufallssaat (Standard 1)")
+    c.add_argument("--end", type=_date, help="letzter Tag (Standard: heute)")
+    c.add_argument("--replace", action="store_true", help="vorhandene ledger.sqlite ersetzen")
+    c.set_defaults(func=cmd_demo)
+
+    c = ls.add_parser("import", help="Buchungen aus CSV laden (alles oder nichts)")
+    c.add_argument("file", type=Path)
+    c.set_defaults(func=cmd_import)
+
     c = ls.add_parser("stats", help="Anzahl und Summen je Mandant")
     c.set_defaults(func=cmd_stats)
+
+
+def cmd_demo(ws: Workspace, args: argparse.Namespace) -> int:
+    path = ws.data_dir.ledger_path
+    if path.exists() and not args.replace:
+        err(f"{path} gibt es schon; mit --replace ersetzen.")
+        return EXIT_INVALID
+    with private_umask():
+        summary = generate(
+            path,
+            months=args.months,
+            per_day=args.per_day,
+            seed=args.seed,
+            end=args.end or dt.date.today(),
+            total=args.total,
+            replace=args.replace,
+        )
+    out(
+        f"{format_int(summary.bookings)} Buchungen ({summary.first_date:%d.%m.%Y} – "
+        f"{summary.last_date:%d.%m.%Y}), {summary.clients} Mandanten, {summary.branches} "
+        f"Filialen, {format_int(summary.partners)} Partner in {summary.seconds:.1f} s → {path}"
+    )
+    return EXIT_OK
+
+
+def cmd_import(ws: Workspace, args: argparse.Namespace) -> int:
+    result = import_bookings(ws.data_dir.ledger_path, args.file)
+    if not result.ok:
+        err(format_problems(result.problems))
+        err(f"Nichts importiert: {len(result.problems)} Problem(e) in {args.file}.")
+        return EXIT_INVALID
+    out(
+        f"{format_int(result.imported)} Buchungen importiert "
+        f"(Journalnummern {result.first_journal_no}–{result.last_journal_no})."
+    )
+    return EXIT_OK
 
 
 def cmd_stats(ws: Workspace, args: argparse.Namespace) -> int:
