@@ -40,9 +40,9 @@ class DataDir:
         return self.root / "buchex.json"
 
     @property
-    def runs_path(self) -> Path:
-        """Run history: its own file so frequent run records never rewrite the configs."""
-        return self.root / "runs.json"
+    def runs_dir(self) -> Path:
+        """Run history, watermarks, alert state: one file per config (engine/runs.py)."""
+        return self.root / "runs"
 
     @property
     def ledger_path(self) -> Path:

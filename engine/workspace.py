@@ -38,6 +38,7 @@ from engine.fields import (
 )
 from engine.ledger import Catalog, Ledger
 from engine.paths import DataDir
+from engine.runs import RunStore
 from engine.settings import CHAIN_FIELDS, SMTP_FIELDS, ChainSettings, SmtpSettings
 from engine.store import Store
 from engine.users import User, check_name, check_password, hash_password, verify_password
@@ -58,6 +59,7 @@ class Workspace:
         self.data_dir = data_dir
         self.store = Store(data_dir.store_path)
         self.audit = AuditLog(data_dir.audit_path)
+        self.runs = RunStore(data_dir.runs_dir)
 
     @classmethod
     def open(cls, home: str | None = None) -> Workspace:
