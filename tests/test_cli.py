@@ -202,3 +202,20 @@ def test_missing_ledger_is_explained(home: Path, tmp_path: Path) -> None:
     result = run_cli(home, "config", "import", write(tmp_path, config()))
     assert result.returncode == 1
     assert "ledger.sqlite" in result.stderr and "buchex ledger demo" in result.stderr
+
+
+def test_smtp_test_mail_arrives(home: Path) -> None:
+    from tests.smtp_server import smtp_server
+
+    with smtp_server("plain") as server:
+        set_result = run_cli(
+            home, "smtp", "set", "--host", server.host, "--port", str(server.port),
+            "--security", "none", "--sender", "buchex@optik-mueller.example",
+        )  # fmt: skip
+        assert set_result.returncode == 0, set_result.stderr
+        sent = run_cli(home, "smtp", "test", "buchhaltung@optik-mueller.example")
+        assert sent.returncode == 0, sent.stderr
+        [message] = server.wait_for(1)
+        assert "Test-E-Mail" in str(message)
+    refused = run_cli(home, "smtp", "test", "buchhaltung@optik-mueller.example")
+    assert refused.returncode == 1 and "Verbindung abgelehnt" in refused.stderr

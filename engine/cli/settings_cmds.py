@@ -7,14 +7,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.cli.common import (
+    EXIT_FAILED,
+    EXIT_INVALID,
     EXIT_OK,
     add_field_options,
+    err,
     given_field_values,
     merged,
     out,
     read_secret,
 )
-from engine.fields import FieldSpec, Secret, model_to_json, value_at
+from engine.fields import FieldSpec, Invalid, Secret, check_email, model_to_json, value_at
+from engine.mailer import MailError, send_test_mail
 from engine.settings import CHAIN_FIELDS, SMTP_FIELDS
 from engine.workspace import Workspace
 
@@ -31,6 +35,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.set_defaults(func=cmd_smtp_set)
     c = ss.add_parser("show", help="Einstellungen anzeigen (ohne Passwort)")
     c.set_defaults(func=cmd_smtp_show)
+    c = ss.add_parser("test", help="Test-E-Mail an ADRESSE senden")
+    c.add_argument("address")
+    c.set_defaults(func=cmd_smtp_test)
 
     p = sub.add_parser("settings", help="Filialketten-Einstellungen (Sicherheit, Zeitzone, …)")
     gs = p.add_subparsers(dest="settings_cmd", required=True, metavar="BEFEHL")
@@ -80,6 +87,24 @@ def cmd_smtp_show(ws: Workspace, args: argparse.Namespace) -> int:
         return EXIT_OK
     out("[SMTP Postausgangsserver]")
     _show(SMTP_FIELDS, smtp)
+    return EXIT_OK
+
+
+def cmd_smtp_test(ws: Workspace, args: argparse.Namespace) -> int:
+    smtp = ws.smtp_settings()
+    if smtp is None:
+        err("Kein SMTP-Server eingerichtet: `buchex smtp set --host … --sender …`")
+        return EXIT_FAILED
+    try:
+        check_email(args.address)
+        send_test_mail(smtp, args.address)
+    except Invalid as exc:
+        err(f"E-Mail: {exc}")
+        return EXIT_INVALID
+    except MailError as exc:
+        err(f"Test-E-Mail fehlgeschlagen: {exc}")
+        return EXIT_FAILED
+    out(f"Test-E-Mail an {args.address} gesendet.")
     return EXIT_OK
 
 
