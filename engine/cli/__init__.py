@@ -9,7 +9,14 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from engine.cipher import CipherError
-from engine.cli import config_cmds, ledger_cmds, run_cmds, settings_cmds, user_cmds
+from engine.cli import (
+    config_cmds,
+    daemon_cmds,
+    ledger_cmds,
+    run_cmds,
+    settings_cmds,
+    user_cmds,
+)
 from engine.cli.common import EXIT_FAILED, EXIT_INVALID, err, print_problems
 from engine.fields import ValidationError
 from engine.ledger import LedgerError
@@ -32,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="Datenverzeichnis (sonst $BUCHEX_HOME, sonst das Benutzer-Datenverzeichnis)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="BEFEHL")
-    for module in (config_cmds, ledger_cmds, run_cmds, user_cmds, settings_cmds):
+    modules = (config_cmds, ledger_cmds, run_cmds, daemon_cmds, user_cmds, settings_cmds)
+    for module in modules:
         module.register(sub)
     return parser
 

@@ -1,4 +1,4 @@
-"""`buchex runs` (history) and `buchex tui` (starts the terminal UI in its own process)."""
+"""Running configs: `export`, `run`, `test`, `schedule`, `runs`, and `tui`."""
 
 from __future__ import annotations
 
@@ -8,13 +8,51 @@ import datetime as dt
 import json
 import os
 import sys
+from pathlib import Path
 
-from engine.cli.common import EXIT_OK, out, table
+from engine.cli.common import EXIT_FAILED, EXIT_INVALID, EXIT_OK, err, out, table
+from engine.export import ExportError, export, format_file_table
+from engine.runner import OutsideWindow, RunOptions, format_warning, run_config
 from engine.runs import RunRecord
+from engine.schedule import due_times, format_due_times, parse_moment, resolve_tz
+from engine.transports.base import test_connection
 from engine.workspace import Workspace
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    c = sub.add_parser("export", help="die Dateien eines Laufs lokal schreiben")
+    c.add_argument("id")
+    c.add_argument("--out", required=True, type=Path, metavar="DIR", help="Zielverzeichnis")
+    c.add_argument(
+        "--commit", action="store_true", help="Wasserstand danach weiterschieben (wie ein Lauf)"
+    )
+    c.set_defaults(func=cmd_export)
+
+    c = sub.add_parser("run", help="jetzt ausführen: exportieren, übertragen, protokollieren")
+    c.add_argument("id")
+    c.add_argument(
+        "--force", action="store_true", help="auch außerhalb 06:00–22:00 Uhr (Bestätigung)"
+    )
+    c.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("test", help="Verbindungstest zum Zielserver")
+    c.add_argument("id")
+    c.add_argument(
+        "--trust", action="store_true", help="neuen SFTP-Hostschlüssel nach Prüfung übernehmen"
+    )
+    c.set_defaults(func=cmd_test)
+
+    c = sub.add_parser("schedule", help="die nächsten Ausführungszeiten")
+    c.add_argument("id")
+    c.add_argument(
+        "--from",
+        dest="start",
+        metavar="ISO",
+        help="ab diesem Zeitpunkt, einschließlich (Std.: jetzt)",
+    )
+    c.add_argument("--count", type=int, default=10, help="wie viele (Standard 10)")
+    c.set_defaults(func=cmd_schedule)
+
     c = sub.add_parser("runs", help="Laufprotokoll (neueste zuerst)")
     c.add_argument("--config", metavar="ID", help="nur diese Schnittstelle")
     c.add_argument("--failed", action="store_true", help="nur fehlgeschlagene Läufe")
@@ -56,6 +94,92 @@ def cmd_runs(ws: Workspace, args: argparse.Namespace) -> int:
         return EXIT_OK
     headers = ["Beginn", "Schnittstelle", "Status", "Dateien", "Zeilen", "Schritt / Grund"]
     out(table([_summary(r) for r in runs], headers))
+    return EXIT_OK
+
+
+def cmd_export(ws: Workspace, args: argparse.Namespace) -> int:
+    cfg = ws.get_config(args.id)
+    args.out.mkdir(parents=True, exist_ok=True)
+    tz = resolve_tz(ws.chain_settings().timezone)
+    with ws.ledger() as ledger:
+        try:
+            result = export(
+                cfg, ledger, ws.runs.watermarks(cfg.id), args.out, now=dt.datetime.now(tz)
+            )
+        except ExportError as exc:
+            err(f"Export: {exc}")
+            return EXIT_FAILED
+    _print_warnings([format_warning(w) for w in result.warnings])
+    if result.nothing_to_export:
+        out("nichts zu exportieren")
+    else:
+        out(format_file_table(list(result.files)))
+    if args.commit:
+        ws.runs.set_watermarks(cfg.id, result.watermarks)
+        ws.audit.record("watermark.commit", config_id=cfg.id, detail=str(result.watermarks))
+        out(f"Wasserstand weitergeschoben: {result.watermarks}")
+    return EXIT_OK
+
+
+def cmd_run(ws: Workspace, args: argparse.Namespace) -> int:
+    cfg = ws.get_config(args.id)
+    try:
+        record = run_config(ws, cfg, RunOptions(trigger="cli", force=args.force))
+    except OutsideWindow as exc:
+        err(str(exc))
+        return EXIT_INVALID
+    for line in record.steps:
+        out(line)
+    _print_warnings(record.warnings)
+    if record.status == "failed":
+        err(f"fehlgeschlagen – {record.step}: {record.reason}")
+    elif record.status == "skipped":
+        err(f"übersprungen: {record.reason}")
+    else:
+        out(f"{record.label} (Lauf {record.id})")
+    if record.mail:
+        out(f"E-Mail: {record.mail}")
+    return EXIT_OK if record.status in ("ok", "nothing") else EXIT_FAILED
+
+
+def _print_warnings(warnings: list[str], limit: int = 20) -> None:
+    for warning in warnings[:limit]:
+        err(f"Warnung: {warning}")
+    if len(warnings) > limit:
+        err(f"… und {len(warnings) - limit} weitere Warnungen (vollständig im Laufprotokoll)")
+
+
+def cmd_test(ws: Workspace, args: argparse.Namespace) -> int:
+    cfg = ws.get_config(args.id)
+    ok = True
+    for result in test_connection(
+        cfg.target,
+        known_hosts=ws.data_dir.known_hosts_path,
+        trust_new_key=args.trust,
+        run_date=dt.date.today(),
+        config_id=cfg.id,
+    ):
+        out(f"{result.step:<14}{'ok' if result.ok else 'FEHLER'}  {result.detail}")
+        ok = ok and result.ok
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def cmd_schedule(ws: Workspace, args: argparse.Namespace) -> int:
+    cfg = ws.get_config(args.id)
+    tz = resolve_tz(ws.chain_settings().timezone)
+    try:
+        start = parse_moment(args.start, tz) if args.start else dt.datetime.now(tz)
+    except ValueError as exc:
+        err(f"--from: {exc}")
+        return EXIT_INVALID
+    if args.count < 1:
+        err("--count: muss mindestens 1 sein")
+        return EXIT_INVALID
+    # `--from` is inclusive: a due time exactly at the given moment is listed.
+    after = start - dt.timedelta(microseconds=1)
+    text = format_due_times(due_times(cfg, after, tz=tz, count=args.count))
+    if text:
+        out(text)
     return EXIT_OK
 
 

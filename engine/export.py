@@ -1,0 +1,619 @@
+"""The export step of a run: select new bookings, plan the files, write them (SPEC §3).
+
+`export()` reads the ledger and writes files into a directory; it neither uploads nor
+stores anything. The caller delivers `ExportResult.files` and only then commits
+`ExportResult.watermarks`, so a failed delivery loses nothing: the next run selects the
+same bookings again.
+
+Selection, per chosen client:
+- an upper bound is fixed at the start (`Ledger.max_journal_no`); bookings inserted during
+  the export have higher journal numbers and wait for the next run;
+- bookings with watermark < journal_no <= upper bound, of the chosen document types (those
+  not flagged incoming), payment methods (bookings without one always pass) and branch;
+- with `incoming_export`: all incoming bookings (document types flagged incoming) of the
+  client and branch, whatever the document-type and payment filters say, into their own
+  files in `incoming_format`;
+- the new watermark is the upper bound, also past bookings that did not match. A booking's
+  type, branch and payment method do not change once journaled, so a booking that does not
+  match now never will; not advancing would rescan it on every run, and a later change of
+  the filters would suddenly deliver months of old bookings. Filters apply to the bookings
+  journaled from then on, like the seed system's "new bookings" semantics. The watermark
+  never moves back (a ledger whose numbers restarted lower sends nothing twice).
+
+Files, per client and kind (bookings, incoming, debtors): the format writer decides the
+split (DATEV: per fiscal year, again per calendar year, parts of at most 99,999 rows; CSV:
+one file). Rows stream from the ledger cursor into one temporary body file per (fiscal
+year, calendar year, part); a file's head needs Datum vom/bis, known only when its last row
+is in, so the head is written at the end and the body copied behind it. Memory stays flat:
+no list of bookings, only per-file counters and small caches.
+
+Failure: a value no documented rule can mend is reported, the export goes on checking
+(writing nothing more) so that every offending journal number is collected, and then
+`ExportError` names them. All work happens in a hidden staging directory inside `out_dir`;
+files are moved into `out_dir` only after every booking passed, and if moving fails
+half-way the files already moved are removed again. So after an exception `out_dir` holds
+nothing from this run, and after success exactly `ExportResult.files` (same-named files of
+an earlier run are replaced).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, TextIO
+
+from engine.formats import FORMATS, FileInfo, FileKind, FormatWriter
+from engine.formats.datev import fiscal_year_start
+from engine.ledger import Booking, Catalog, Client, format_eur, format_int
+
+if TYPE_CHECKING:
+    from engine.config import ExportConfig
+    from engine.formats import RowWriter
+    from engine.ledger import Ledger
+
+#: Warnings kept one by one; beyond that they are counted per field (memory stays flat even
+#: when every one of a million bookings has an over-long text).
+MAX_WARNINGS: Final = 1000
+#: Journal numbers and problems spelled out in an ExportError message.
+MAX_LISTED: Final = 20
+
+_COPY_CHUNK: Final = 1 << 20
+
+
+@dataclass(frozen=True)
+class ExportWarning:
+    """A value changed by a documented rule (transliterated, shortened, left out)."""
+
+    journal_no: int | None
+    field: str
+    message: str  # German, e.g. "Buchungstext gekürzt auf 60 Zeichen: …"
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    name: str
+    path: Path
+    kind: str  # "bookings" | "incoming" | "debtors"
+    client_id: str
+    rows: int
+    debit_cents: int  # sum of the amounts marked S (Soll)
+    credit_cents: int  # sum of the amounts marked H (Haben)
+    date_from: date | None  # min/max document_date; None for debtors
+    date_to: date | None
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    files: tuple[ExportFile, ...]
+    #: per client: commit these after every file was delivered, not before
+    watermarks: dict[str, int]
+    warnings: tuple[ExportWarning, ...]
+
+    @property
+    def nothing_to_export(self) -> bool:
+        return not self.files
+
+
+class ExportError(Exception):
+    """The export cannot be written; German message. Nothing of the run is left in out_dir."""
+
+    def __init__(self, message: str, journal_nos: Iterable[int] = ()) -> None:
+        super().__init__(message)
+        self.journal_nos: tuple[int, ...] = tuple(journal_nos)
+
+
+# ---------------------------------------------------------------------------------------
+# The run record of one export: warnings and refusals
+# ---------------------------------------------------------------------------------------
+
+
+class _Report:
+    """Collects warnings (capped) and refusals (all journal numbers, capped details)."""
+
+    def __init__(self, max_warnings: int) -> None:
+        self.max_warnings = max_warnings
+        self.warnings: list[ExportWarning] = []
+        self.hidden: Counter[str] = Counter()
+        self.refusals = 0
+        self.refused = array("q")  # compact: a broken ledger may refuse millions
+        self.fields: Counter[str] = Counter()
+        self.details: list[str] = []
+        self._last: int | None = None
+
+    def warn(self, journal_no: int | None, field: str, message: str) -> None:
+        if len(self.warnings) < self.max_warnings:
+            self.warnings.append(ExportWarning(journal_no, field, message))
+        else:
+            self.hidden[field] += 1
+
+    def refuse(self, journal_no: int | None, field: str, message: str) -> None:
+        self.refusals += 1
+        self.fields[field] += 1
+        if journal_no is not None and journal_no != self._last:
+            self.refused.append(journal_no)
+            self._last = journal_no
+        if len(self.details) < MAX_LISTED:
+            where = f"Journalnummer {journal_no}: " if journal_no is not None else ""
+            what = message if message.startswith(field) else f"{field}: {message}"
+            self.details.append(where + what)
+
+    def all_warnings(self) -> tuple[ExportWarning, ...]:
+        summary = [
+            ExportWarning(
+                None,
+                field,
+                f"{format_int(count)} weitere Warnungen zu {field} (nicht einzeln aufgeführt)",
+            )
+            for field, count in sorted(self.hidden.items())
+        ]
+        return (*self.warnings, *summary)
+
+    def error(self) -> ExportError:
+        journal_nos = tuple(dict.fromkeys(self.refused))
+        n = len(journal_nos)
+        listed = ", ".join(str(j) for j in journal_nos[:MAX_LISTED])
+        if n > MAX_LISTED:
+            listed += f" … ({format_int(n - MAX_LISTED)} weitere)"
+        what = "1 Buchung verletzt" if n == 1 else f"{format_int(n)} Buchungen verletzen"
+        fields = ", ".join(f"{field} ({count})" for field, count in self.fields.most_common())
+        lines = [
+            f"Export abgebrochen: {what} Formatregeln, die keine dokumentierte Regel "
+            f"beheben kann (Journalnummern {listed}; Felder: {fields}). Es wurde keine Datei "
+            "geschrieben; nach der Korrektur gehen sie mit dem nächsten Lauf hinaus.",
+            *(f"- {detail}" for detail in self.details),
+        ]
+        if self.refusals > len(self.details):
+            lines.append(f"… und {format_int(self.refusals - len(self.details))} weitere")
+        return ExportError("\n".join(lines), journal_nos)
+
+
+# ---------------------------------------------------------------------------------------
+# File planning: temporary bodies per (fiscal year, calendar year, part)
+# ---------------------------------------------------------------------------------------
+
+
+class _Part:
+    """The body of one output file while rows stream in."""
+
+    __slots__ = (
+        "credit",
+        "debit",
+        "fh",
+        "first",
+        "fiscal_year",
+        "key",
+        "last",
+        "path",
+        "rows",
+        "writerow",
+    )
+
+    def __init__(
+        self, key: object, fiscal_year: date | None, path: Path, fh: TextIO, writer: RowWriter
+    ) -> None:
+        self.key = key
+        self.fiscal_year = fiscal_year
+        self.path = path
+        self.fh = fh
+        self.writerow = writer.writerow
+        self.rows = 0
+        self.debit = 0
+        self.credit = 0
+        self.first = date.max
+        self.last = date.min
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A finished body, waiting for its head and final name."""
+
+    info: FileInfo
+    body: Path
+    fmt: FormatWriter
+    client_id: str
+    debit: int
+    credit: int
+
+
+class _Files:
+    """The output files of one client and kind in one format."""
+
+    def __init__(self, fmt: FormatWriter, kind: FileKind, client: Client, staging: Path):
+        self.fmt = fmt
+        self.kind: FileKind = kind
+        self.client = client
+        self.staging = staging
+        self.open: dict[object, _Part] = {}
+        self.done: dict[object, list[_Part]] = {}
+
+    def part_for(self, day: date) -> _Part:
+        """The part the booking dated `day` goes to; opens or rolls over as needed."""
+        if self.fmt.split_by_year:
+            fiscal_year: date | None = fiscal_year_start(day, self.client.fiscal_year_start)
+            key: object = (fiscal_year, day.year)
+        else:
+            fiscal_year, key = None, None
+        part = self.open.get(key)
+        limit = self.fmt.max_rows
+        if part is not None and (limit is None or part.rows < limit):
+            return part
+        if part is not None:  # full: close it, the next part takes over
+            part.fh.close()
+            self.done.setdefault(key, []).append(part)
+        part = self.open[key] = self.new_part(key, fiscal_year)
+        return part
+
+    def new_part(self, key: object, fiscal_year: date | None) -> _Part:
+        fd, name = tempfile.mkstemp(suffix=".body", dir=self.staging)
+        # Stays open while rows stream in; closed by part_for/close (or with staging).
+        fh = open(  # noqa: SIM115
+            fd, "w", encoding=self.fmt.encoding, newline="", buffering=_COPY_CHUNK
+        )
+        return _Part(key, fiscal_year, Path(name), fh, self.fmt.row_writer(fh))
+
+    def close(self) -> list[_Pending]:
+        """Close every body; name parts 1..n where a period needed more than one file."""
+        for key, part in self.open.items():
+            part.fh.close()
+            self.done.setdefault(key, []).append(part)
+        self.open.clear()
+        pending: list[_Pending] = []
+        for key in sorted(self.done, key=_sort_key):
+            parts = self.done[key]
+            for number, part in enumerate(parts, start=1):
+                if not part.rows:  # opened but every row went elsewhere: nothing to deliver
+                    part.path.unlink()
+                    continue
+                info = FileInfo(
+                    kind=self.kind,
+                    fiscal_year_start=part.fiscal_year,
+                    date_from=part.first,
+                    date_to=part.last,
+                    part=number if len(parts) > 1 else None,
+                    rows=part.rows,
+                )
+                pending.append(
+                    _Pending(info, part.path, self.fmt, self.client.id, part.debit, part.credit)
+                )
+        self.done.clear()
+        return pending
+
+
+def _sort_key(key: object) -> tuple[Any, ...]:
+    return key if isinstance(key, tuple) else ()
+
+
+def _write_bookings(
+    files: _Files,
+    bookings: Iterator[Booking],
+    report: _Report,
+    first_use: dict[str, int],
+) -> list[_Pending]:
+    """Stream bookings into bodies. The hot loop of an export: keep it lean."""
+    build = files.fmt.booking_row
+    limit = files.fmt.max_rows or sys.maxsize
+    by_day: dict[date, _Part] = {}  # a day always maps to one key: skip recomputing it
+    try:
+        for booking in bookings:
+            row = build(booking, report)
+            if row is None or report.refusals:
+                continue  # after the first refusal only check, so every problem is named
+            day = booking[5]
+            part = by_day.get(day)
+            if part is None or part.rows >= limit:
+                part = by_day[day] = files.part_for(day)
+            try:
+                part.writerow(row)
+            except UnicodeEncodeError as exc:  # the writer's encoding cannot hold a value
+                report.refuse(
+                    booking.journal_no,
+                    "Zeichensatz",
+                    f"Zeichen {exc.object[exc.start : exc.end]!r} nicht in {exc.encoding}",
+                )
+                continue
+            part.rows += 1
+            cents = booking[6]
+            if booking[7] == "S":
+                part.debit += cents
+            else:
+                part.credit += cents
+            if day < part.first:
+                part.first = day
+            if day > part.last:
+                part.last = day
+            partner = booking[13]
+            if partner is not None and partner not in first_use:
+                first_use[partner] = booking[0]
+    finally:
+        pending = files.close()
+    return pending
+
+
+def _write_debtors(
+    files: _Files, ledger: Ledger, first_use: Mapping[str, int], report: _Report
+) -> list[_Pending]:
+    """The debtor master-data file of one client: debtors referenced by exported bookings."""
+    client_id = files.client.id
+    partners = ledger.partners(client_id, accounts=first_use)
+    known = {p.account for p in partners}
+    for account in sorted(set(first_use) - known, key=lambda a: (len(a), a)):
+        report.warn(
+            first_use[account],
+            "Partnerkonto",
+            f"Partnerkonto {account} fehlt in den Stammdaten der Buchhaltung (partners); "
+            "kein Debitorensatz",
+        )
+    debtors = [p for p in partners if p.kind == "debtor"]
+    rows = files.fmt.debtor_rows(debtors, first_use, report)
+    if not rows or report.refusals:
+        return []
+    part = files.new_part(None, None)
+    try:
+        for row in rows:
+            part.writerow(row)
+    except UnicodeEncodeError as exc:
+        report.refuse(None, "Zeichensatz", f"Debitorendaten: {exc}")
+        return []
+    finally:
+        part.fh.close()
+    info = FileInfo("debtors", None, None, None, None, len(rows))
+    return [_Pending(info, part.path, files.fmt, client_id, 0, 0)]
+
+
+# ---------------------------------------------------------------------------------------
+# The export
+# ---------------------------------------------------------------------------------------
+
+
+def export(
+    cfg: ExportConfig,
+    ledger: Ledger,
+    watermarks: Mapping[str, int],
+    out_dir: Path,
+    *,
+    now: datetime,
+    max_warnings: int = MAX_WARNINGS,
+) -> ExportResult:
+    """Write the files of one run of `cfg` into `out_dir` (created if missing).
+
+    `watermarks`: per client id, the highest journal number already delivered (missing: 0).
+    `now`: the run's time (header "Erzeugt am", debtor file date); injected for tests.
+    Returns the files, the new watermarks (to commit after delivery) and the warnings.
+    Raises ExportError (German) when the config does not fit the ledger or bookings break
+    rules no documented rule mends; LedgerError when the ledger cannot be read; OSError
+    when out_dir cannot be written. After any exception, out_dir holds nothing of the run.
+    """
+    catalog = ledger.catalog()
+    clients = _clients(cfg, catalog)
+    formats = _format_names(cfg)
+    regular_types = tuple(
+        code
+        for code in dict.fromkeys(cfg.document_types)
+        if not (code in catalog.document_types and catalog.document_types[code].incoming)
+    )
+    incoming_types = tuple(code for code, t in catalog.document_types.items() if t.incoming)
+    branch = catalog.branches.get(cfg.branch) if cfg.branch else None
+    if cfg.branch and branch is None:
+        raise ExportError(f"Filiale {cfg.branch} gibt es in der Buchhaltung nicht")
+
+    # Fixed before reading anything: what is journaled from now on waits for the next run.
+    upper = {c.id: ledger.max_journal_no(c.id) for c in clients}
+    new_watermarks = {c.id: max(upper[c.id], int(watermarks.get(c.id, 0))) for c in clients}
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".buchex-export-", dir=out_dir))
+    report = _Report(max_warnings)
+    try:
+        pending: list[_Pending] = []
+        tokens = _mandant_tokens(clients)
+        for client in clients:
+            after = int(watermarks.get(client.id, 0))
+            if after >= upper[client.id]:
+                continue
+            if branch is not None and branch.client_id != client.id:
+                continue  # the branch belongs to another client: nothing of this one matches
+            writers: dict[str, FormatWriter] = {}
+            token = tokens[client.id]
+
+            streams: list[tuple[FileKind, str, tuple[str, ...], tuple[str, ...] | None]] = []
+            if regular_types:
+                methods = tuple(cfg.payment_methods) or None
+                streams.append(("bookings", formats["bookings"], regular_types, methods))
+            if cfg.incoming_export and incoming_types:
+                streams.append(("incoming", formats["incoming"], incoming_types, None))
+            first_use: dict[str, int] = {}
+            for kind, name, types, methods in streams:
+                fmt = _writer(writers, name, client, catalog, cfg, now, token)
+                files = _Files(fmt, kind, client, staging)
+                bookings = ledger.bookings(
+                    client.id,
+                    after_journal_no=after,
+                    up_to_journal_no=upper[client.id],
+                    branch_id=cfg.branch or None,
+                    document_types=types,
+                    payment_methods=methods,
+                )
+                pending += _write_bookings(files, bookings, report, first_use)
+            if cfg.export_debtors and first_use:
+                fmt = _writer(writers, formats["bookings"], client, catalog, cfg, now, token)
+                files = _Files(fmt, "debtors", client, staging)
+                pending += _write_debtors(files, ledger, first_use, report)
+        if report.refusals:
+            raise report.error()
+        result = _finish(pending, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return ExportResult(
+        files=tuple(result), watermarks=new_watermarks, warnings=report.all_warnings()
+    )
+
+
+def _writer(
+    cache: dict[str, FormatWriter],
+    name: str,
+    client: Client,
+    catalog: Catalog,
+    cfg: ExportConfig,
+    now: datetime,
+    mandant: str,
+) -> FormatWriter:
+    """The client's writer for format `name`, made once per run."""
+    if name not in cache:
+        try:
+            cache[name] = FORMATS[name](
+                client=client,
+                catalog=catalog,
+                config_name=cfg.name or cfg.id,
+                now=now,
+                mandant=mandant,
+            )
+        except ValueError as exc:  # master data that cannot make a valid file head
+            raise ExportError(str(exc)) from None
+    return cache[name]
+
+
+def _clients(cfg: ExportConfig, catalog: Catalog) -> list[Client]:
+    missing = [cid for cid in cfg.clients if cid not in catalog.clients]
+    if missing:
+        raise ExportError(f"Mandant {', '.join(missing)} gibt es in der Buchhaltung nicht")
+    if not cfg.clients:
+        raise ExportError("Keine Mandanten gewählt")
+    return [catalog.clients[cid] for cid in dict.fromkeys(cfg.clients)]
+
+
+def _format_names(cfg: ExportConfig) -> dict[str, str]:
+    main = cfg.format or "datev"
+    incoming = cfg.incoming_format or main
+    for name in (main, incoming):
+        if name not in FORMATS:
+            raise ExportError(f"Format „{name}“ ist unbekannt (bekannt: {', '.join(FORMATS)})")
+    return {"bookings": main, "incoming": incoming}
+
+
+def _mandant_tokens(clients: Sequence[Client]) -> dict[str, str]:
+    """The client's part of a file name: Mandantennummer, made unique within the run.
+
+    The Mandantennummer is unique per Beraternummer only, so when two chosen clients share
+    one, their names carry Beraternummer-Mandantennummer.
+    """
+    counts = Counter(c.client_no for c in clients)
+    return {
+        c.id: str(c.client_no) if counts[c.client_no] == 1 else f"{c.consultant_no}-{c.client_no}"
+        for c in clients
+    }
+
+
+def _finish(pending: Sequence[_Pending], out_dir: Path) -> list[ExportFile]:
+    """Head + body into the final files; all of them, or none if anything fails."""
+    names: set[str] = set()
+    moved: list[Path] = []
+    result: list[ExportFile] = []
+    try:
+        for item in pending:  # client by client: bookings, incoming, debtors
+            name = item.fmt.file_name(item.info)
+            if name in names or not name.isascii():  # pragma: no cover - a naming bug
+                raise ExportError(f"Dateiname doppelt oder nicht ASCII: {name}")
+            names.add(name)
+            try:
+                head = item.fmt.file_head(item.info)
+            except ValueError as exc:
+                raise ExportError(str(exc)) from None
+            digest = hashlib.sha256(head)
+            tmp = item.body.with_suffix(".file")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with open(fd, "wb") as out, open(item.body, "rb") as body:
+                out.write(head)
+                while chunk := body.read(_COPY_CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+                size = out.tell()
+            item.body.unlink()
+            final = out_dir / name
+            os.replace(tmp, final)
+            moved.append(final)
+            result.append(
+                ExportFile(
+                    name=name,
+                    path=final,
+                    kind=item.info.kind,
+                    client_id=item.client_id,
+                    rows=item.info.rows,
+                    debit_cents=item.debit,
+                    credit_cents=item.credit,
+                    date_from=item.info.date_from,
+                    date_to=item.info.date_to,
+                    size=size,
+                    sha256=digest.hexdigest(),
+                )
+            )
+    except BaseException:
+        for path in moved:
+            path.unlink(missing_ok=True)
+        raise
+    return result
+
+
+# ---------------------------------------------------------------------------------------
+# For the CLI
+# ---------------------------------------------------------------------------------------
+
+
+def format_file_table(files: Sequence[ExportFile]) -> str:
+    """German table of a run's files: Datei, Zeilen, Summe Soll, Summe Haben (EUR)."""
+    if not files:
+        return "Nichts zu exportieren."
+    headers = ("Datei", "Zeilen", "Summe Soll", "Summe Haben")
+    rows: list[tuple[str, ...]] = []
+    for f in files:
+        sums = f.kind != "debtors"
+        rows.append(
+            (
+                f.name,
+                format_int(f.rows),
+                format_eur(f.debit_cents) if sums else "",
+                format_eur(f.credit_cents) if sums else "",
+            )
+        )
+    booked = [f for f in files if f.kind != "debtors"]
+    total = (
+        "Gesamt",
+        format_int(sum(f.rows for f in booked)),
+        format_eur(sum(f.debit_cents for f in booked)),
+        format_eur(sum(f.credit_cents for f in booked)),
+    )
+    widths = [max(len(r[i]) for r in (headers, *rows, total)) for i in range(len(headers))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        first = cells[0].ljust(widths[0])
+        return "  ".join(
+            [first, *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))]
+        ).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    out = [line(headers), rule, *(line(r) for r in rows)]
+    if len(files) > 1:
+        out += [rule, line(total)]
+    return "\n".join(out)
+
+
+__all__ = [
+    "MAX_WARNINGS",
+    "ExportError",
+    "ExportFile",
+    "ExportResult",
+    "ExportWarning",
+    "export",
+    "format_file_table",
+]

@@ -1,0 +1,789 @@
+"""DATEV-Format writer (EXTF 700: Buchungsstapel and Debitoren/Kreditoren) and validator.
+
+Everything DATEV-specific comes from the column table in `engine.formats.datev_spec`: the
+row template (which of the 125 / 254 columns are quoted), the headings, the header fields,
+the limits and patterns the values are checked and mended against. The writer checks only
+the columns it fills; `validate_file` checks every field of a written file against the same
+table, independently of how the writer got there.
+
+Quoting, with the stdlib csv module. DATEV wants text fields in double quotes (inner quotes
+doubled, empty ones as `""`) and numeric fields bare (empty ones as nothing). csv.writer
+with QUOTE_NONNUMERIC quotes a field unless `PyNumber_Check(field)` is true, and writes a
+`str` instance's characters as they are. `Bare` is a `str` subclass with an `__index__`
+slot: csv treats it as a number (no quotes) yet writes its text unchanged ("12,50", "1000",
+"0301", or "" for an empty bare field). Plain `str` values get quotes and doubled inner
+quotes from csv itself. So the row is a list whose element *types* carry the table's
+`quoted` flags, and the C writer does all the work; no quoting code of our own. (The
+alternative, QUOTE_NONE with pre-quoted tokens, would mean quoting by hand and is slower.)
+Bare values are validated digits and commas, so they never need quotes; should one ever
+hold a `;` or `"`, csv quotes it rather than corrupting the line, and `validate_file`
+would flag it.
+
+Mending (docs/datev.md, "Transliteration and shortening"): a value the column does not
+accept is transliterated (`datev_spec.transliterate`) and, if the column is `truncatable`,
+shortened to its maximum length; each change is reported as a warning naming the booking's
+journal number and the column. Identifiers (Belegfeld 1, KOST1, accounts, BU-Schlüssel,
+VAT ids) are never cut, and what no rule can mend is refused: the export then fails naming
+the journal numbers (`engine.export`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, TextIO
+
+from engine.formats.datev_spec import (
+    BUCHUNGSSTAPEL_COLUMNS,
+    CP1252_TEXT,
+    DEBITOREN_KREDITOREN_COLUMNS,
+    ENCODING,
+    FORMAT_CATEGORY,
+    FORMAT_VERSION,
+    HEADER_FIELDS,
+    LINE_END,
+    MAX_ROWS_PER_FILE,
+    QUOTE,
+    SEPARATOR,
+    VERSION,
+    Column,
+    UnencodableCharacterError,
+    account_pattern,
+    column_index,
+    encodable,
+    field_ok,
+    render_field,
+    transliterate,
+)
+from engine.formats.naming import run_stamp
+
+if TYPE_CHECKING:
+    from engine.formats import FileInfo, Report, RowWriter
+    from engine.ledger import Booking, Catalog, Client, Partner
+
+
+class Bare(str):
+    """Text that csv.writer writes without quotes under QUOTE_NONNUMERIC (module docstring).
+
+    Only the presence of the number slot matters (csv calls `PyNumber_Check`); it is never
+    called, and raises if anything tries to use the value as a number.
+    """
+
+    __slots__ = ()
+
+    def __index__(self) -> int:
+        raise TypeError("Bare is text for an unquoted DATEV field, not a number")
+
+
+BARE_EMPTY: Final = Bare("")
+
+
+class DatevDialect(csv.Dialect):
+    """`;`, CRLF, quotes doubled; quoting decided by the value's type (see `Bare`)."""
+
+    delimiter = SEPARATOR
+    quotechar = QUOTE
+    doublequote = True
+    escapechar = None
+    lineterminator = LINE_END
+    quoting = csv.QUOTE_NONNUMERIC
+    skipinitialspace = False
+    strict = True
+
+
+BS: Final = BUCHUNGSSTAPEL_COLUMNS
+DK: Final = DEBITOREN_KREDITOREN_COLUMNS
+
+# Positions of the Buchungsstapel columns the writer fills.
+I_UMSATZ: Final = column_index(BS, "Umsatz (ohne Soll/Haben-Kz)")
+I_SH: Final = column_index(BS, "Soll/Haben-Kennzeichen")
+I_KONTO: Final = column_index(BS, "Konto")
+I_GEGENKONTO: Final = column_index(BS, "Gegenkonto (ohne BU-Schlüssel)")
+I_BU: Final = column_index(BS, "BU-Schlüssel")
+I_BELEGDATUM: Final = column_index(BS, "Belegdatum")
+I_BELEGFELD1: Final = column_index(BS, "Belegfeld 1")
+I_TEXT: Final = column_index(BS, "Buchungstext")
+I_KOST1: Final = column_index(BS, "KOST1 - Kostenstelle")
+I_INFO_ART: Final = tuple(column_index(BS, f"Beleginfo - Art {i}") for i in range(1, 5))
+I_INFO: Final = tuple(column_index(BS, f"Beleginfo - Inhalt {i}") for i in range(1, 5))
+
+_TEXT_MAX: Final = BS[I_TEXT].max_len or 60
+
+
+def _pattern(column: Column) -> re.Pattern[str]:
+    assert column.pattern is not None
+    return column.pattern
+
+
+# The table's own pattern for Belegfeld 1 is the fast-path check (letters, digits, $%&*+-/).
+_BELEGFELD_OK: Final = _pattern(BS[I_BELEGFELD1]).fullmatch
+
+_D_KONTO: Final = column_index(DK, "Konto")
+_D_NAME: Final = column_index(DK, "Name (Adressattyp keine Angabe)")
+_D_ADRESSATTYP: Final = column_index(DK, "Adressattyp")
+_D_EU_LAND: Final = column_index(DK, "EU-Land")
+_D_EU_USTID: Final = column_index(DK, "EU-UStID")
+_D_ADRESSART: Final = column_index(DK, "Adressart")
+_D_STRASSE: Final = column_index(DK, "Straße")
+_D_PLZ: Final = column_index(DK, "Postleitzahl")
+_D_ORT: Final = column_index(DK, "Ort")
+_D_LAND: Final = column_index(DK, "Land")
+_D_EMAIL: Final = column_index(DK, "E-Mail")
+
+# Beleginfo pairs: what buchex tells the advisor besides the booking itself, so a line in
+# DATEV leads back to the booking in the ledger (journal number) and its origin.
+INFO_JOURNAL, INFO_TYPE, INFO_BRANCH, INFO_PAYMENT = (
+    "Journalnummer",
+    "Belegart",
+    "Filiale",
+    "Zahlungsart",
+)
+
+#: Umsatz: at most 10 integer digits (`\d{1,10},\d{2}`), so below 10**12 cents.
+MAX_CENTS: Final = 10**12
+
+#: Sachkontenrahmen header values.
+CHARTS: Final = {"SKR03": "03", "SKR04": "04"}
+
+#: DATEV Automatikkonten (accounts with automatic tax, "AM" in the DATEV chart) that the
+#: chain's books use, with the tax key their automatic function implies. Deliberately
+#: small: revenue and goods-received accounts at 19 % and 7 % of SKR03 and SKR04. DATEV
+#: refuses a BU-Schlüssel on an Automatikkonto (SPEC §4: "Revenue accounts with automatic
+#: tax take no BU-Schlüssel"). Rule (docs/export.md): a key equal to the account's own
+#: automatic key is redundant and is left out, with a warning; any other key would change
+#: the tax (a different rate, a reversal, "Aufhebung der Automatik") and buchex cannot tell
+#: which was meant, so the booking is refused and the export fails naming it. An advisor's
+#: chart may flag more accounts; extend the table when one is reported.
+AUTOMATIC_ACCOUNTS: Final[dict[str, dict[str, int]]] = {
+    "SKR03": {
+        "8300": 2,  # Erlöse 7 % USt
+        "8400": 3,  # Erlöse 19 % USt
+        "3300": 8,  # Wareneingang 7 % Vorsteuer
+        "3400": 9,  # Wareneingang 19 % Vorsteuer
+    },
+    "SKR04": {
+        "4300": 2,  # Erlöse 7 % USt
+        "4400": 3,  # Erlöse 19 % USt
+        "5300": 8,  # Wareneingang 7 % Vorsteuer
+        "5400": 9,  # Wareneingang 19 % Vorsteuer
+    },
+}
+
+HERKUNFT: Final = "RE"
+EXPORTED_BY: Final = "buchex"
+CURRENCY: Final = "EUR"
+
+# Every character a free-text field accepts (Windows-1252 without control characters),
+# as one character class: the fast path of the Buchungstext check is a single regex search
+# (measured a little faster than CP1252_TEXT.issuperset).
+_NOT_FREE: Final = re.compile("[^" + re.escape("".join(sorted(CP1252_TEXT))) + "]")
+_BEZEICHNUNG_CHAR: Final = re.compile(r"[\w.\-/ ]")
+
+# Mended values are cached per (column, raw value): the same over-long product text or
+# customer name recurs thousands of times. Cleared when full, so memory stays bounded.
+_CACHE_MAX: Final = 4096
+
+Mended = tuple[str | None, tuple[str, ...]]  # (value or None if refused, messages)
+
+
+def mend(column: Column, raw: str) -> Mended:
+    """Make `raw` acceptable for `column` by the documented rules.
+
+    Returns (value, warnings) or (None, (reason,)) when no rule can mend it. Messages are
+    German and start with the column name.
+    """
+    if field_ok(column, raw):
+        return raw, ()
+    name = column.name
+    try:
+        value, changed = transliterate(raw, column.charset)
+    except UnencodableCharacterError as exc:
+        label = unicodedata.name(exc.char, f"U+{ord(exc.char):04X}")
+        return None, (
+            f"{name}: Zeichen {exc.char!r} ({label}) an Stelle {exc.position + 1} von "
+            f"„{raw}“ ist in Windows-1252 nicht darstellbar und hat keine Umschreibung",
+        )
+    notes: list[str] = []
+    if changed:
+        notes.append(f"{name} umgeschrieben: „{raw}“ → „{value}“")
+    limit = column.max_len
+    if limit is not None and len(value) > limit:
+        if not column.truncatable:
+            return None, (
+                f"{name} „{value}“ hat {len(value)} Zeichen, erlaubt sind höchstens {limit}; "
+                "ein Kennzeichen wird nicht gekürzt",
+            )
+        value = value[:limit]
+        notes.append(f"{name} gekürzt auf {limit} Zeichen: „{value}“ (vorher {len(raw)})")
+    if not field_ok(column, value):
+        return None, (f"{name} „{value}“ entspricht nicht dem DATEV-Format",)
+    return value, tuple(notes)
+
+
+def fiscal_year_start(day: date, start_mmdd: str) -> date:
+    """First day of the fiscal year holding `day`, for a fiscal year starting MM-DD."""
+    month, dom = int(start_mmdd[:2]), int(start_mmdd[3:5])
+    start = _clamped(day.year, month, dom)
+    return start if start <= day else _clamped(day.year - 1, month, dom)
+
+
+def _clamped(year: int, month: int, day: int) -> date:
+    """date(year, month, day) with the day clamped to the month (02-29 in other years)."""
+    while True:
+        try:
+            return date(year, month, day)
+        except ValueError:
+            if day <= 28:
+                raise
+            day -= 1
+
+
+def check_fiscal_year_start(value: str) -> None:
+    """Raise ValueError (German) unless `value` is a usable MM-DD."""
+    if not re.fullmatch(r"\d\d-\d\d", value):
+        raise ValueError(f"Beginn des Wirtschaftsjahres „{value}“ ist kein MM-TT")
+    try:
+        _clamped(2001, int(value[:2]), int(value[3:]))
+    except ValueError:
+        raise ValueError(f"Beginn des Wirtschaftsjahres „{value}“ ist kein Datum") from None
+
+
+def created_stamp(now: datetime) -> str:
+    """Header field "Erzeugt am": JJJJMMTTHHMMSSFFF."""
+    return now.strftime("%Y%m%d%H%M%S") + f"{now.microsecond // 1000:03d}"
+
+
+def bezeichnung(text: str) -> str:
+    """A header Bezeichnung (<= 30 of letters, digits, `. - /` and space) from any text.
+
+    Characters outside that set are transliterated if possible, else become a space;
+    spaces are collapsed, then the text is cut to 30. A label we compose, not booking data,
+    so no warning.
+    """
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFC", text):
+        if _BEZEICHNUNG_CHAR.fullmatch(ch) and encodable(ch):
+            out.append(ch)
+            continue
+        try:
+            spelled, _ = transliterate(ch, _BEZEICHNUNG_CHAR, fallback=" ")
+        except UnencodableCharacterError:
+            spelled = " "
+        out.append(spelled)
+    return " ".join("".join(out).split())[:30].strip()
+
+
+def render_line(columns: Sequence[Column], values: Sequence[str]) -> str:
+    """One line as the writer renders it (csv + `Bare`), for header lines and tests."""
+    buf = io.StringIO()
+    csv.writer(buf, DatevDialect).writerow(
+        [
+            value if column.quoted else Bare(value)
+            for column, value in zip(columns, values, strict=True)
+        ]
+    )
+    return buf.getvalue()
+
+
+class DatevFormat:
+    """DATEV-Format for one client in one run (a `engine.formats.FormatWriter`)."""
+
+    encoding = ENCODING
+    max_rows: int | None = MAX_ROWS_PER_FILE
+    split_by_year = True
+
+    def __init__(
+        self, *, client: Client, catalog: Catalog, config_name: str, now: datetime, mandant: str
+    ) -> None:
+        self.client = client
+        self.now = now
+        self.mandant = mandant
+        self.bezeichnung = bezeichnung(f"buchex {config_name}")
+        chart = CHARTS.get(client.chart)
+        if chart is None:
+            raise ValueError(
+                f"Mandant {client.id}: Kontenrahmen „{client.chart}“ unbekannt (SKR03 oder SKR04)"
+            )
+        self.chart = chart
+        check_fiscal_year_start(client.fiscal_year_start)
+        if not 4 <= client.account_length <= 8:
+            raise ValueError(
+                f"Mandant {client.id}: Sachkontenlänge {client.account_length} "
+                "ist ungültig (DATEV: 4 bis 8)"
+            )
+        self._automatic = AUTOMATIC_ACCOUNTS[client.chart]
+        self._personal = account_pattern(client.account_length, personal=True)
+        # Fail before any work if the master data cannot make a valid header.
+        self._header_values("bookings", now.date(), now.date(), now.date())
+        self._header_values("debtors", now.date(), None, None)
+
+        # The row template: every column empty, quoted or bare as the table says.
+        self._template: list[Any] = ["" if c.quoted else BARE_EMPTY for c in BS]
+        self._template[I_INFO_ART[0]] = INFO_JOURNAL
+        self._template[I_INFO_ART[1]] = INFO_TYPE
+        self._template[I_INFO_ART[2]] = INFO_BRANCH
+        self._deb_template: list[Any] = ["" if c.quoted else BARE_EMPTY for c in DK]
+
+        self._accounts: dict[str, Bare] = {}
+        self._account_errors: dict[str, str] = {}
+        self._ttmm: dict[date, Bare] = {}
+        self._tax: dict[tuple[str, str, str], tuple[str | None, str | None, str | None]] = {}
+        self._mended: dict[tuple[int, str], Mended] = {}
+        self._kost_clean: dict[str, str] = {}
+        self._type_clean: dict[str, str] = {}
+        self._branch_clean: dict[str, str] = {}
+        self._method_clean: dict[str, str] = {}
+        self._clean = {
+            I_KOST1: self._kost_clean,
+            I_INFO[1]: self._type_clean,
+            I_INFO[2]: self._branch_clean,
+            I_INFO[3]: self._method_clean,
+        }
+        self._branch_cc = {b.id: b.cost_center for b in catalog.branches.values()}
+        self._labels: dict[tuple[int, str], Mended] = {}
+        self._type_names = {code: t.name for code, t in catalog.document_types.items()}
+        self._branch_names = {b.id: b.name for b in catalog.branches.values()}
+        self._method_names = {code: m.name for code, m in catalog.payment_methods.items()}
+
+    # -- plumbing for engine.export
+
+    def row_writer(self, fh: TextIO) -> RowWriter:
+        return csv.writer(fh, DatevDialect)
+
+    def file_name(self, info: FileInfo) -> str:
+        if info.kind == "debtors":
+            return f"EXTF_Debitoren_{self.mandant}_{run_stamp(self.now)}.csv"
+        assert info.date_from is not None and info.date_to is not None
+        kind = "Buchungsstapel_Eingang" if info.kind == "incoming" else "Buchungsstapel"
+        part = "" if info.part is None else f"_{info.part}"
+        period = f"{info.date_from:%Y%m%d}_{info.date_to:%Y%m%d}"
+        return f"EXTF_{kind}_{self.mandant}_{period}{part}_{run_stamp(self.now)}.csv"
+
+    def file_head(self, info: FileInfo) -> bytes:
+        if info.kind == "debtors":
+            values = self._header_values("debtors", self.now.date(), None, None)
+            headings = DK
+        else:
+            assert info.date_from is not None and info.fiscal_year_start is not None
+            values = self._header_values(
+                info.kind, info.fiscal_year_start, info.date_from, info.date_to
+            )
+            headings = BS
+        head = render_line(HEADER_FIELDS, values)
+        # Headings are bare in DATEV's sample files; none holds ; or ".
+        head += SEPARATOR.join(c.name for c in headings) + LINE_END
+        return head.encode(ENCODING)
+
+    def _header_values(
+        self, kind: str, year_day: date, date_from: date | None, date_to: date | None
+    ) -> list[str]:
+        """The 31 header values; raises ValueError (German) if the table rejects one."""
+        client = self.client
+        wj = fiscal_year_start(year_day, client.fiscal_year_start)
+        booking = kind != "debtors"
+        name = "Buchungsstapel" if booking else "Debitoren/Kreditoren"
+        values = [
+            "EXTF",
+            str(VERSION),
+            str(FORMAT_CATEGORY[name]),
+            name,
+            str(FORMAT_VERSION[name]),
+            created_stamp(self.now),
+            "",  # Importiert
+            HERKUNFT,
+            EXPORTED_BY,
+            "",  # Importiert von
+            str(client.consultant_no),
+            str(client.client_no),
+            f"{wj:%Y%m%d}",
+            str(client.account_length),
+            f"{date_from:%Y%m%d}" if date_from else "",
+            f"{date_to:%Y%m%d}" if date_to else "",
+            self.bezeichnung if booking else "",
+            "",  # Diktatkürzel
+            "1" if booking else "",  # Buchungstyp: Finanzbuchführung
+            "0" if booking else "",  # Rechnungslegungszweck: unabhängig
+            ("1" if client.lock_batches else "0") if booking else "",
+            CURRENCY if booking else "",
+            "",
+            "",
+            "",
+            "",
+            self.chart,
+            "",
+            "",
+            "",
+            "",
+        ]
+        for column, value in zip(HEADER_FIELDS, values, strict=True):
+            if not field_ok(column, value):
+                raise ValueError(
+                    f"Mandant {client.id}: Kopfzeilenfeld {column.name} „{value}“ "
+                    "entspricht nicht dem DATEV-Format"
+                )
+        return values
+
+    # -- Buchungsstapel rows
+
+    def booking_row(self, booking: Booking, report: Report) -> list[Any] | None:
+        """The 125 fields of `booking`, or None if it was refused (reported)."""
+        (jn, _client, branch, dtype, docno, day, cents, sh, account, contra, tax, text, pm, _pa,
+         cc) = booking  # fmt: skip
+        row = self._template.copy()
+        ok = True
+
+        if 0 < cents < MAX_CENTS:
+            euros, rest = divmod(cents, 100)
+            row[I_UMSATZ] = Bare(f"{euros},{rest:02d}")
+        else:
+            ok = False
+            report.refuse(
+                jn,
+                "Umsatz",
+                f"Umsatz {cents} Cent: muss positiv sein mit höchstens 10 Vorkommastellen",
+            )
+        if sh == "S" or sh == "H":
+            row[I_SH] = sh
+        else:
+            ok = False
+            report.refuse(jn, "Soll/Haben-Kennzeichen", f"„{sh}“ statt S oder H")
+
+        value: str | None = self._accounts.get(account)
+        if value is None:
+            value = self._account(account, jn, "Konto", report)
+        if value is None:
+            ok = False
+        else:
+            row[I_KONTO] = value
+        value = self._accounts.get(contra)
+        if value is None:
+            value = self._account(contra, jn, "Gegenkonto (ohne BU-Schlüssel)", report)
+        if value is None:
+            ok = False
+        else:
+            row[I_GEGENKONTO] = value
+
+        if tax:
+            # Only Automatikkonten matter for the check: keying on them (not on every
+            # debtor account) keeps the cache as small as the set of tax keys.
+            automatic = self._automatic
+            key = (
+                tax,
+                account if account in automatic else "",
+                contra if contra in automatic else "",
+            )
+            checked = self._tax.get(key)
+            if checked is None:
+                checked = self._tax[key] = self._check_tax(*key)
+            bu, note, error = checked
+            if error is not None:
+                ok = False
+                report.refuse(jn, "BU-Schlüssel", error)
+            else:
+                row[I_BU] = bu
+                if note is not None:
+                    report.warn(jn, "BU-Schlüssel", note)
+
+        ttmm = self._ttmm.get(day)
+        if ttmm is None:
+            ttmm = self._ttmm[day] = Bare(f"{day.day:02d}{day.month:02d}")
+        row[I_BELEGDATUM] = ttmm
+
+        if _BELEGFELD_OK(docno) is not None:
+            row[I_BELEGFELD1] = docno
+        else:
+            mended = self._fix(I_BELEGFELD1, docno, jn, report)
+            if mended is None:
+                ok = False
+            else:
+                row[I_BELEGFELD1] = mended
+
+        if text:
+            if len(text) <= _TEXT_MAX and _NOT_FREE.search(text) is None:
+                row[I_TEXT] = text
+            else:
+                mended = self._fix(I_TEXT, text, jn, report)
+                if mended is None:
+                    ok = False
+                else:
+                    row[I_TEXT] = mended
+
+        # Cost centre and Beleginfo: few distinct values, so the clean ones are looked up.
+        if cc is None:
+            cc = self._branch_cc.get(branch)
+        if cc:
+            value = self._kost_clean.get(cc)
+            if value is None:
+                value = self._fix(I_KOST1, cc, jn, report)
+            if value is None:
+                ok = False
+            else:
+                row[I_KOST1] = value
+
+        row[I_INFO[0]] = str(jn)
+        value = self._type_clean.get(dtype)
+        if value is None:
+            value = self._fix(I_INFO[1], self._type_names.get(dtype, dtype), jn, report, dtype)
+        if value is None:
+            ok = False
+        else:
+            row[I_INFO[1]] = value
+        value = self._branch_clean.get(branch)
+        if value is None:
+            value = self._fix(I_INFO[2], self._branch_names.get(branch, branch), jn, report, branch)
+        if value is None:
+            ok = False
+        else:
+            row[I_INFO[2]] = value
+        if pm is not None:
+            value = self._method_clean.get(pm)
+            if value is None:
+                value = self._fix(I_INFO[3], self._method_names.get(pm, pm), jn, report, pm)
+            if value is None:
+                ok = False
+            else:
+                row[I_INFO_ART[3]] = INFO_PAYMENT
+                row[I_INFO[3]] = value
+        return row if ok else None
+
+    def _fix(
+        self, index: int, raw: str, jn: int | None, report: Report, code: str | None = None
+    ) -> str | None:
+        """`mend` with a cache; reports the outcome for this booking.
+
+        A value that needed no change is also remembered in the column's clean cache
+        (under `code` if given, e.g. a branch id whose name is the value), so the next
+        booking finds it with one dict lookup.
+        """
+        key = (index, raw)
+        result = self._mended.get(key)
+        if result is None:
+            if len(self._mended) >= _CACHE_MAX:
+                self._mended.clear()
+            result = self._mended[key] = mend(BS[index], raw)
+        value, messages = result
+        if value is None:
+            report.refuse(jn, BS[index].name, messages[0])
+            return None
+        if messages:
+            for message in messages:
+                report.warn(jn, BS[index].name, message)
+        else:
+            clean = self._clean.get(index)
+            if clean is not None and len(clean) < _CACHE_MAX:
+                clean[raw if code is None else code] = value
+        return value
+
+    def _account(self, account: str, jn: int, field: str, report: Report) -> Bare | None:
+        error = self._account_errors.get(account)
+        if error is None:
+            error = self._account_problem(account)
+            if error is None:
+                value = self._accounts[account] = Bare(account)
+                return value
+            self._account_errors[account] = error
+        report.refuse(jn, field, error)
+        return None
+
+    def _account_problem(self, account: str) -> str | None:
+        """Why `account` cannot be a Konto/Gegenkonto of this client, or None."""
+        length = self.client.account_length
+        if not (account.isascii() and account.isdigit()):
+            return f"„{account}“ ist keine Kontonummer (nur Ziffern)"
+        if len(account) > 9:
+            return f"{account} hat {len(account)} Stellen, DATEV erlaubt höchstens 9"
+        if not account.strip("0"):
+            return f"{account} ist kein Konto (nur Nullen)"
+        if len(account) <= length:
+            return None  # Sachkonto
+        if len(account) == length + 1 and self._personal.fullmatch(account):
+            return None  # Personenkonto: Sachkontenlänge + 1 digits
+        return (
+            f"{account} hat {len(account)} Stellen; bei Sachkontenlänge {length} haben "
+            f"Sachkonten höchstens {length} und Personenkonten genau {length + 1} Stellen "
+            "(ohne führende Null)"
+        )
+
+    def _check_tax(
+        self, tax: str, account: str, contra: str
+    ) -> tuple[str | None, str | None, str | None]:
+        """(value for BU-Schlüssel, warning, error) for a tax key on account/contra."""
+        column = BS[I_BU]
+        if not field_ok(column, tax):
+            return None, None, f"„{tax}“ ist kein BU-Schlüssel (1 bis 4 Ziffern)"
+        for acct in (account, contra):
+            implied = self._automatic.get(acct)
+            if implied is None:
+                continue
+            if int(tax) == implied:
+                return (
+                    "",
+                    f"BU-Schlüssel {tax} weggelassen: Automatikkonto {acct} "
+                    f"({self.client.chart}) bucht diese Steuer selbst",
+                    None,
+                )
+            return (
+                None,
+                None,
+                f"BU-Schlüssel {tax} auf Automatikkonto {acct} ({self.client.chart}), dessen "
+                f"Automatik Schlüssel {implied} bedeutet: DATEV nimmt auf Automatikkonten "
+                "keinen BU-Schlüssel an, und die abweichende Steuer lässt sich nicht "
+                "ableiten",
+            )
+        return tax, None, None
+
+    # -- Debitoren/Kreditoren rows
+
+    def debtor_rows(
+        self, partners: Sequence[Partner], first_use: Mapping[str, int], report: Report
+    ) -> list[list[Any]]:
+        """One Debitoren/Kreditoren row per partner (Adressattyp 0: "keine Angabe").
+
+        Problems name the journal number of the first exported booking that referenced
+        the debtor, so the run record leads to it.
+        """
+        rows: list[list[Any]] = []
+        for partner in partners:
+            jn = first_use.get(partner.account)
+            row = self._deb_template.copy()
+            ok = True
+            if self._personal.fullmatch(partner.account):
+                row[_D_KONTO] = Bare(partner.account)
+            else:
+                ok = False
+                length = self.client.account_length
+                report.refuse(
+                    jn,
+                    "Konto",
+                    f"Debitor {partner.account}: ein Personenkonto hat bei Sachkontenlänge "
+                    f"{length} genau {length + 1} Stellen (ohne führende Null)",
+                )
+            row[_D_ADRESSATTYP] = "0"
+            vat = (partner.vat_id or "").replace(" ", "")
+            fields: list[tuple[int, str | None]] = [
+                (_D_NAME, partner.name),
+                (_D_STRASSE, partner.street),
+                (_D_PLZ, partner.postcode),
+                (_D_ORT, partner.city),
+                (_D_LAND, (partner.country or "").upper() or None),
+                (_D_EMAIL, partner.email),
+            ]
+            if vat:
+                fields += [(_D_EU_LAND, vat[:2].upper()), (_D_EU_USTID, vat[2:])]
+            if partner.street:
+                row[_D_ADRESSART] = "STR"
+            for index, raw in fields:
+                if not raw:
+                    continue
+                value, messages = mend(DK[index], raw)
+                name = DK[index].name
+                if value is None:
+                    ok = False
+                    report.refuse(jn, name, f"Debitor {partner.account}: {messages[0]}")
+                    continue
+                for message in messages:
+                    report.warn(jn, name, f"Debitor {partner.account}: {message}")
+                row[index] = value
+            if ok:
+                rows.append(row)
+        return rows
+
+
+# ---------------------------------------------------------------------------------------
+# Validator: a written file against the table
+# ---------------------------------------------------------------------------------------
+
+
+def validate_file(path: Path, *, limit: int = 50) -> list[str]:
+    """Check a DATEV file against the column table; return German problems (at most limit).
+
+    Checks: Windows-1252, CRLF line ends, 31 header fields each `field_ok`, the headings
+    line, per row the column count, every field `field_ok`, the quoting (each line must be
+    exactly what `datev_spec.render_field` makes of its values), accounts against the
+    header's Sachkontenlänge, Belegdatum within Datum vom/bis, at most 99,999 rows.
+    """
+    problems: list[str] = []
+
+    def problem(message: str) -> bool:
+        problems.append(message)
+        return len(problems) >= limit
+
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode(ENCODING)
+    except UnicodeDecodeError as exc:
+        return [f"kein Windows-1252 (Byte {exc.start})"]
+    if not text.endswith(LINE_END):
+        problem("letzte Zeile endet nicht mit CRLF")
+    lines = text.split(LINE_END)
+    if lines and lines[-1] == "":
+        lines.pop()
+    if any("\n" in line or "\r" in line for line in lines):
+        return [*problems, "Zeilenende ohne CRLF oder Zeilenumbruch in einem Feld"]
+    if len(lines) < 2:
+        return [*problems, "Kopfzeile oder Spaltenüberschriften fehlen"]
+
+    header = _parse(lines[0])
+    if len(header) != len(HEADER_FIELDS):
+        return [*problems, f"Kopfzeile hat {len(header)} statt {len(HEADER_FIELDS)} Feldern"]
+    for column, value in zip(HEADER_FIELDS, header, strict=True):
+        if not field_ok(column, value) and problem(f"Kopfzeile: {column.name} „{value}“"):
+            return problems
+    if _render(HEADER_FIELDS, header) != lines[0]:
+        problem("Kopfzeile: Anführungszeichen weichen von DATEV ab")
+    category = header[2]
+    columns = BS if category == str(FORMAT_CATEGORY["Buchungsstapel"]) else DK
+    if SEPARATOR.join(c.name for c in columns) != lines[1]:
+        problem("Spaltenüberschriften weichen von der DATEV-Tabelle ab")
+    rows = lines[2:]
+    if len(rows) > MAX_ROWS_PER_FILE:
+        problem(f"{len(rows)} Zeilen, höchstens {MAX_ROWS_PER_FILE} erlaubt")
+
+    length = int(header[13]) if header[13].isdigit() else 4
+    personal = account_pattern(length, personal=True) if 4 <= length <= 8 else None
+    booking = columns is BS
+    year_from = header[14][:4] if booking else ""
+    period = (header[14], header[15])
+    for number, line in enumerate(rows, start=3):
+        values = _parse(line)
+        if len(values) != len(columns):
+            if problem(f"Zeile {number}: {len(values)} statt {len(columns)} Feldern"):
+                return problems
+            continue
+        for column, value in zip(columns, values, strict=True):
+            if not field_ok(column, value) and problem(
+                f"Zeile {number}: {column.name} „{value}“ entspricht nicht dem DATEV-Format"
+            ):
+                return problems
+        if _render(columns, values) != line and problem(
+            f"Zeile {number}: Anführungszeichen weichen von DATEV ab"
+        ):
+            return problems
+        accounts = (values[I_KONTO], values[I_GEGENKONTO]) if booking else (values[_D_KONTO],)
+        for account in accounts:
+            if personal is None or not account:
+                continue
+            wrong = (len(account) > length or not booking) and not personal.fullmatch(account)
+            if wrong and problem(f"Zeile {number}: Konto {account} passt nicht zur Länge"):
+                return problems
+        if booking and values[I_BELEGDATUM]:
+            ttmm = values[I_BELEGDATUM]
+            stamp = f"{year_from}{ttmm[2:]}{ttmm[:2]}"
+            if not period[0] <= stamp <= period[1] and problem(
+                f"Zeile {number}: Belegdatum {ttmm} außerhalb {period[0]}–{period[1]}"
+            ):
+                return problems
+    return problems
+
+
+def _parse(line: str) -> list[str]:
+    return next(csv.reader([line], delimiter=SEPARATOR, quotechar=QUOTE, strict=True))
+
+
+def _render(columns: Sequence[Column], values: Sequence[str]) -> str:
+    return SEPARATOR.join(render_field(c, v) for c, v in zip(columns, values, strict=True))

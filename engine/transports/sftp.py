@@ -1,0 +1,440 @@
+"""SFTP with paramiko, against buchex's own known_hosts (see `known_hosts.py`).
+
+Host keys: RejectPolicy semantics. An unknown key fails with `UnknownHostKey` unless the
+caller passes `trust_new_key` (True, or the exact `SHA256:…` fingerprint the admin
+confirmed): then it is stored and the connection goes on. A changed key always fails with
+`ChangedHostKey`, trust or not.
+
+Login (nothing from the account buchex runs under: no agent, no ~/.ssh keys):
+- key file set: public-key login. If the key file is encrypted, the configured password is
+  its passphrase and is never sent to the server. If the key file is not encrypted and a
+  password is set, password login is tried when the key is refused or the server asks for
+  a second factor.
+- no key file: password login (paramiko falls back to keyboard-interactive when the server
+  only offers that).
+
+Speed: AES-GCM is preferred (its MAC is computed inside OpenSSL; with paramiko's
+separate HMAC, AES-CTR is about three times slower), and writes are pipelined.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import posixpath
+import socket
+import stat
+import struct
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+import paramiko
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from paramiko.sftp import CMD_INIT, CMD_VERSION, SFTPError
+from paramiko.ssh_exception import IncompatiblePeer
+
+from engine.transports.base import (
+    ChangedHostKey,
+    Deadline,
+    Reason,
+    Step,
+    Transport,
+    TransportError,
+    UnknownHostKey,
+    map_os_error,
+)
+from engine.transports.known_hosts import (
+    KnownHosts,
+    KnownHostsError,
+    Verdict,
+    fingerprint,
+    host_pattern,
+)
+
+if TYPE_CHECKING:
+    from engine.config import Target
+
+# Tuned against OpenSSH 9.2 sshd on loopback (64 MiB, 2 cores): with these values a delivery
+# (connect, upload, size check, rename) runs at 85-110 MB/s, on par with OpenSSH's own
+# `sftp -b` (84-99 MB/s). SSH packets and SFTP write requests of 32 KiB (the request size every
+# server must accept); larger windows or packets measured no better.
+WINDOW_SIZE = 4 * 1024 * 1024
+PACKET_SIZE = 32 * 1024
+REQUEST_SIZE = 32 * 1024
+BLOCK_SIZE = 256 * 1024
+PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
+PREFERRED_MACS = ("hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com")
+POSIX_RENAME = "posix-rename@openssh.com"
+# known_hosts key type -> host key algorithms to ask for, best first
+_HOST_KEY_ALGORITHMS = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")}
+
+
+class _SFTPClient(paramiko.SFTPClient):
+    """Remembers the extensions the server announces in its VERSION packet (paramiko
+    drops them), to know whether `posix-rename@openssh.com` is there."""
+
+    extensions: dict[str, bytes]
+
+    def _send_version(self) -> int:
+        self.extensions = {}
+        msg = paramiko.Message()
+        msg.add_int(3)
+        self._send_packet(CMD_INIT, msg)  # type: ignore[attr-defined]
+        kind, data = self._read_packet()  # type: ignore[attr-defined]
+        if kind != CMD_VERSION:
+            raise SFTPError("Incompatible sftp protocol")
+        version: int = struct.unpack(">I", data[:4])[0]
+        reply = paramiko.Message(data[4:])
+        with contextlib.suppress(Exception):  # a malformed extension list is no reason to fail
+            while reply.get_remainder():
+                name = reply.get_text()
+                self.extensions[name] = reply.get_binary()
+        return version
+
+
+class SFTPTransport(Transport):
+    protocol = "sftp"
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        known_hosts: Path,
+        trust_new_key: bool | str = False,
+        timeout: float = 30,
+        transfer_deadline: float = 600,
+    ):
+        super().__init__(target, timeout=timeout, transfer_deadline=transfer_deadline)
+        self.known_hosts = KnownHosts(known_hosts)
+        self.trust_new_key = trust_new_key
+        self.host_key_fingerprint = ""
+        self.host_key_stored = False  # True when this connection trusted a new key
+        self._ssh: paramiko.Transport | None = None
+        self._sftp: _SFTPClient | None = None
+        self._home = "/"
+
+    # -- connection ------------------------------------------------------------------
+
+    def open_connection(self) -> None:
+        host = self._require(self.target.host, "FTP Hostname")
+        port = self.target.effective_port
+        self.close()
+        with self._step(Step.CONNECT):
+            sock = socket.create_connection((host, port), timeout=self.timeout)
+        try:
+            ssh = paramiko.Transport(
+                sock, default_window_size=WINDOW_SIZE, default_max_packet_size=PACKET_SIZE
+            )
+        except Exception as exc:
+            sock.close()
+            raise self._map_error(exc, Step.CONNECT) from exc
+        self._ssh = ssh
+        ssh.banner_timeout = ssh.handshake_timeout = self.timeout
+        ssh.auth_timeout = ssh.channel_timeout = self.timeout
+        self._set_preferences(ssh, host, port)
+        with self._step(Step.CONNECT):
+            ssh.start_client(timeout=self.timeout)
+            if not ssh.is_active() or ssh.host_key is None:
+                raise TimeoutError("SSH-Aushandlung nicht abgeschlossen")
+            key = ssh.get_remote_server_key()
+        self._check_host_key(host, port, key)
+        state = "neu gespeichert" if self.host_key_stored else "bekannt"
+        cipher = getattr(ssh, "remote_cipher", "?")
+        self.connection_info = (
+            f"{host}:{port} (SFTP, {cipher}, Hostschlüssel {key.get_name()}"
+            f" {self.host_key_fingerprint} {state})"
+        )
+
+    def _set_preferences(self, ssh: paramiko.Transport, host: str, port: int) -> None:
+        options = ssh.get_security_options()
+        options.ciphers = _ordered(options.ciphers, PREFERRED_CIPHERS)
+        options.digests = _ordered(options.digests, PREFERRED_MACS)
+        # Ask for the key types we already know first, as OpenSSH does: otherwise a server
+        # with an RSA and an Ed25519 key could look "changed" only because of the order.
+        try:
+            known = [k.key_type for k in self.known_hosts.keys_for(host, port) if not k.revoked]
+        except KnownHostsError:
+            known = []
+        wanted = [a for t in known for a in _HOST_KEY_ALGORITHMS.get(t, (t,))]
+        options.key_types = _ordered(options.key_types, tuple(wanted))
+
+    def _check_host_key(self, host: str, port: int, key: paramiko.PKey) -> None:
+        key_type, blob = key.get_name(), key.asbytes()
+        actual = fingerprint(blob)
+        self.host_key_fingerprint = actual
+        try:
+            verdict, stored = self.known_hosts.verify(host, port, key_type, blob)
+        except KnownHostsError as exc:
+            raise TransportError(
+                Step.HOST_KEY, "known_hosts nicht lesbar", detail=str(exc)
+            ) from exc
+        if verdict is Verdict.KNOWN:
+            return
+        if verdict is Verdict.REVOKED:
+            raise TransportError(Step.HOST_KEY, Reason.HOST_KEY_REVOKED, detail=actual)
+        name = host_pattern(host, port)
+        if verdict is Verdict.CHANGED:
+            expected = ", ".join(f"{k.key_type} {k.fingerprint}" for k in stored)
+            raise ChangedHostKey(expected, f"{key_type} {actual}", host=name)
+        trust = self.trust_new_key
+        if trust is True or (isinstance(trust, str) and _same_fingerprint(trust, actual)):
+            try:
+                self.known_hosts.add(host, port, key_type, blob)
+            except Exception as exc:
+                raise TransportError(
+                    Step.HOST_KEY, "known_hosts nicht schreibbar", detail=str(exc)
+                ) from exc
+            self.host_key_stored = True
+            return
+        raise UnknownHostKey(actual, key_type=key_type, host=name)
+
+    def login(self) -> None:
+        ssh = self._transport(Step.LOGIN)
+        user = self._require(self.target.user, "Benutzer")
+        with self._step(Step.LOGIN):
+            if self.target.key_file:
+                key, passphrase_used = self._load_key(self.target.key_file)
+                self._login_with_key(ssh, user, key, try_password=not passphrase_used)
+            elif self._secret:
+                ssh.auth_password(user, self._secret)
+            else:
+                raise TransportError(
+                    Step.LOGIN, Reason.LOGIN_REFUSED, detail="weder Passwort noch Schlüsseldatei"
+                )
+            if not ssh.is_authenticated():
+                raise TransportError(Step.LOGIN, Reason.LOGIN_REFUSED)
+            sftp = _SFTPClient.from_transport(
+                ssh, window_size=WINDOW_SIZE, max_packet_size=PACKET_SIZE
+            )
+            if sftp is None:
+                raise TransportError(Step.LOGIN, Reason.SERVER_REFUSED, detail="kein SFTP-Kanal")
+            channel = sftp.get_channel()
+            if channel is not None:
+                channel.settimeout(self.timeout)
+            self._sftp = sftp
+            self._home = sftp.normalize(".")
+
+    def _login_with_key(
+        self, ssh: paramiko.Transport, user: str, key: paramiko.PKey, *, try_password: bool
+    ) -> None:
+        try:
+            remaining = ssh.auth_publickey(user, key)
+        except paramiko.AuthenticationException:
+            if not (try_password and self._secret):
+                raise
+            ssh.auth_password(user, self._secret)
+            return
+        if remaining and try_password and self._secret:  # the server wants a second factor
+            ssh.auth_password(user, self._secret)
+
+    def _load_key(self, path: str) -> tuple[paramiko.PKey, bool]:
+        """The key and whether the password was used as its passphrase."""
+        try:
+            try:
+                return load_private_key(Path(path), None), False
+            except (TypeError, paramiko.PasswordRequiredException):  # encrypted
+                if not self._secret:
+                    raise TransportError(
+                        Step.LOGIN, Reason.KEY_FILE_PASSWORD, detail=path
+                    ) from None
+            try:
+                return load_private_key(Path(path), self._secret), True
+            except (TypeError, ValueError, paramiko.SSHException) as exc:
+                raise TransportError(Step.LOGIN, Reason.KEY_FILE_PASSWORD, detail=path) from exc
+        except TransportError:
+            raise
+        except OSError as exc:
+            raise TransportError(
+                Step.LOGIN, Reason.KEY_FILE, detail=f"{path}: {exc.strerror}"
+            ) from exc
+        except Exception as exc:
+            raise TransportError(
+                Step.LOGIN, Reason.KEY_FILE, detail=f"{path}: unbekanntes Format"
+            ) from exc
+
+    @property
+    def usable(self) -> bool:
+        return self._sftp is not None and self._ssh is not None and self._ssh.is_active()
+
+    def close(self) -> None:
+        sftp, self._sftp = self._sftp, None
+        ssh, self._ssh = self._ssh, None
+        if sftp is not None:
+            with contextlib.suppress(Exception):
+                sftp.close()
+        if ssh is not None:
+            with contextlib.suppress(Exception):
+                ssh.close()
+
+    # -- folders -----------------------------------------------------------------------
+
+    def ensure_directory(self, path: str) -> str:
+        sftp = self._client(Step.DIRECTORY)
+        base = "/" if path.startswith("/") else self._home
+        target = posixpath.normpath(posixpath.join(base, path))
+        with self._step(Step.DIRECTORY):
+            current = base
+            parts = [] if target == base else posixpath.relpath(target, base).split("/")
+            for part in parts:
+                current = posixpath.join(current, part)
+                try:
+                    mode = sftp.stat(current).st_mode
+                except FileNotFoundError:
+                    try:
+                        sftp.mkdir(current)
+                    except OSError:
+                        if not self._is_dir(sftp, current):  # created meanwhile?
+                            raise
+                    continue
+                if mode is not None and not stat.S_ISDIR(mode):
+                    raise TransportError(
+                        Step.DIRECTORY, "ist kein Verzeichnis", detail=self._scrub(current)
+                    )
+            return sftp.normalize(target)
+
+    @staticmethod
+    def _is_dir(sftp: paramiko.SFTPClient, path: str) -> bool:
+        try:
+            mode = sftp.stat(path).st_mode
+        except OSError:
+            return False
+        return mode is not None and stat.S_ISDIR(mode)
+
+    # -- files -------------------------------------------------------------------------
+
+    def _put(self, source: BinaryIO, remote_path: str, deadline: Deadline) -> None:
+        sftp = self._client(Step.UPLOAD)
+        channel = sftp.get_channel()
+        with self._step(Step.UPLOAD):
+            remote = sftp.open(remote_path, "wb", bufsize=0)
+            try:
+                remote.set_pipelined(True)
+                remote.MAX_REQUEST_SIZE = REQUEST_SIZE
+                while chunk := source.read(BLOCK_SIZE):
+                    if channel is not None:
+                        channel.settimeout(deadline.timeout(self.timeout))
+                    remote.write(chunk)
+                    deadline.check(Step.UPLOAD)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    remote.close()
+                raise
+            remote.close()  # waits for every pipelined write to be acknowledged
+            if channel is not None:
+                channel.settimeout(self.timeout)
+
+    def _size(self, remote_path: str) -> int:
+        sftp = self._client(Step.VERIFY)
+        with self._step(Step.VERIFY):
+            size = sftp.stat(remote_path).st_size
+        return -1 if size is None else size
+
+    def _replace(self, source: str, target: str) -> None:
+        sftp = self._client(Step.RENAME)
+        with self._step(Step.RENAME):
+            if POSIX_RENAME in sftp.extensions:
+                sftp.posix_rename(source, target)
+                return
+            # Plain SFTP v3 rename refuses an existing target.
+            with contextlib.suppress(FileNotFoundError):
+                sftp.remove(target)
+            sftp.rename(source, target)
+
+    def _remove(self, remote_path: str) -> None:
+        sftp = self._client(Step.DELETE)
+        with self._step(Step.DELETE):
+            sftp.remove(remote_path)
+
+    # -- errors ------------------------------------------------------------------------
+
+    def _transport(self, step: str) -> paramiko.Transport:
+        if self._ssh is None:
+            raise TransportError(step, Reason.CLOSED)
+        if not self._ssh.is_active():
+            raise TransportError(step, Reason.CUT, transient=True)
+        return self._ssh
+
+    def _client(self, step: str) -> _SFTPClient:
+        self._transport(step)
+        if self._sftp is None:
+            raise TransportError(step, Reason.CLOSED)
+        return self._sftp
+
+    def _map_error(self, exc: BaseException, step: str) -> TransportError:
+        if isinstance(exc, paramiko.PasswordRequiredException):
+            return TransportError(Step.LOGIN, Reason.KEY_FILE_PASSWORD)
+        if isinstance(exc, paramiko.BadAuthenticationType):
+            allowed = ", ".join(exc.allowed_types)
+            return TransportError(
+                Step.LOGIN, Reason.LOGIN_REFUSED, detail=f"Server erlaubt nur: {allowed}"
+            )
+        if isinstance(exc, paramiko.AuthenticationException):
+            return TransportError(Step.LOGIN, Reason.LOGIN_REFUSED)
+        if isinstance(exc, IncompatiblePeer):
+            return TransportError(step, Reason.NO_COMMON_ALGORITHM, detail=self._scrub(str(exc)))
+        if isinstance(exc, paramiko.SSHException):
+            return self._map_ssh_error(exc, step)
+        if isinstance(exc, SFTPError):
+            return TransportError(step, Reason.PROTOCOL, detail=self._scrub(str(exc)))
+        if isinstance(exc, OSError) and exc.errno is None and not isinstance(exc, TimeoutError):
+            # paramiko: a closed channel, or an SFTP status without an errno equivalent
+            if self._ssh is None or not self._ssh.is_active():
+                return TransportError(step, Reason.CUT, transient=True)
+            text = self._scrub(" ".join(str(a) for a in exc.args))
+            return TransportError(step, Reason.SERVER_ERROR, detail=text)
+        mapped = map_os_error(exc, step)
+        if mapped is not None:
+            if mapped.reason == Reason.NOT_FOUND and step in (Step.UPLOAD, Step.DIRECTORY):
+                mapped.detail = mapped.detail or "Verzeichnis fehlt"
+            return mapped
+        return TransportError(step, Reason.SERVER_ERROR, detail=type(exc).__name__, transient=True)
+
+    def _map_ssh_error(self, exc: paramiko.SSHException, step: str) -> TransportError:
+        text = str(exc)
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, TimeoutError) or "No existing session" in text:
+            return TransportError(step, Reason.TIMEOUT, transient=True)
+        if "Indecipherable protocol version" in text or "Invalid SSH banner" in text:
+            return TransportError(step, Reason.NOT_SSH, detail=self._scrub(text, 80))
+        if isinstance(cause, EOFError | ConnectionError) or "banner" in text:
+            return TransportError(step, Reason.CUT, transient=True)
+        if "Incompatible" in text or "no acceptable" in text:
+            return TransportError(step, Reason.NO_COMMON_ALGORITHM, detail=self._scrub(text))
+        return TransportError(step, Reason.CUT, detail=self._scrub(text), transient=True)
+
+
+def load_private_key(path: Path, password: str | None) -> paramiko.PKey:
+    """An Ed25519, ECDSA or RSA private key, OpenSSH or PEM format. Raises TypeError when the
+    key is encrypted and no password is given, ValueError for a wrong password or format.
+    (paramiko 5's `PKey.from_path` hands a str password to `cryptography`, which wants
+    bytes, so encrypted keys fail there.)"""
+    data = path.read_bytes()
+    secret = password.encode("utf-8") if password is not None else None
+    loaded: object
+    try:
+        loaded = serialization.load_ssh_private_key(data, password=secret)
+    except ValueError:
+        loaded = serialization.load_pem_private_key(data, password=secret)
+    key_class: type[paramiko.PKey]
+    if isinstance(loaded, ed25519.Ed25519PrivateKey):
+        key_class = paramiko.Ed25519Key
+    elif isinstance(loaded, ec.EllipticCurvePrivateKey):
+        key_class = paramiko.ECDSAKey
+    elif isinstance(loaded, rsa.RSAPrivateKey):
+        key_class = paramiko.RSAKey
+    else:
+        raise ValueError(f"Schlüsseltyp {type(loaded).__name__} nicht unterstützt")
+    return key_class.from_private_key_file(str(path), password=password)
+
+
+def _ordered(available: Sequence[str], preferred: Sequence[str]) -> tuple[str, ...]:
+    first = tuple(p for p in preferred if p in available)
+    return first + tuple(a for a in available if a not in first)
+
+
+def _same_fingerprint(given: str, actual: str) -> bool:
+    given = given.strip()
+    if not given.startswith("SHA256:"):
+        given = "SHA256:" + given
+    return given.rstrip("=") == actual

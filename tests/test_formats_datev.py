@@ -1,0 +1,470 @@
+"""The DATEV writer and validator (engine/formats/datev.py) against SPEC §4 and the table.
+
+Golden files: tests/golden/datev/. After a deliberate change of the output, regenerate with
+`BUCHEX_REGEN_GOLDEN=1 .venv/bin/python -m pytest tests/test_formats_datev.py` and review
+the diff.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.formats import FORMAT_CHOICES, FORMATS
+from engine.formats.csv_format import CsvFormat
+from engine.formats.datev import (
+    AUTOMATIC_ACCOUNTS,
+    BS,
+    DK,
+    Bare,
+    DatevFormat,
+    bezeichnung,
+    fiscal_year_start,
+    render_line,
+    validate_file,
+)
+from engine.formats.datev_spec import HEADER_FIELDS, account_pattern, field_ok
+from engine.ledger import Booking, Branch, Catalog, Client, DocumentType, Partner, PaymentMethod
+from tests import datev_reader
+from tests.test_export import NOW, build_small_ledger, config, run
+
+GOLDEN = Path(__file__).parent / "golden" / "datev"
+REGEN = os.environ.get("BUCHEX_REGEN_GOLDEN") == "1"
+
+SPEC_HEADER = (
+    '"EXTF";700;21;"Buchungsstapel";13;20240130140440439;;"RE";"";"";29098;55003;20240101;'
+    '4;20240101;20240831;"Buchungsstapel";"WD";1;0;0;"EUR";;"";;;"03";;;"";""'
+)
+
+CLIENT = Client("1", "Optik Müller GmbH", 29098, 55003, "01-01", 4, "SKR03", False)
+CATALOG = Catalog(
+    clients={"1": CLIENT},
+    branches={"10": Branch("10", "1", "Würzburg", "100")},
+    document_types={
+        "KR": DocumentType("KR", "Kundenrechnung", False),
+        "ER": DocumentType("ER", "Eingangsrechnung", True),
+    },
+    payment_methods={"UE": PaymentMethod("UE", "Überweisung")},
+)
+
+
+@dataclass
+class Recorder:
+    warnings: list[tuple[int | None, str, str]] = field(default_factory=list)
+    refusals: list[tuple[int | None, str, str]] = field(default_factory=list)
+
+    def warn(self, journal_no: int | None, field: str, message: str) -> None:
+        self.warnings.append((journal_no, field, message))
+
+    def refuse(self, journal_no: int | None, field: str, message: str) -> None:
+        self.refusals.append((journal_no, field, message))
+
+
+def writer(client: Client = CLIENT, now: dt.datetime = NOW) -> DatevFormat:
+    return DatevFormat(
+        client=client, catalog=CATALOG, config_name="Test", now=now, mandant=str(client.client_no)
+    )
+
+
+def booking(**changes: Any) -> Booking:
+    values: dict[str, Any] = {
+        "journal_no": 42,
+        "client_id": "1",
+        "branch_id": "10",
+        "document_type": "KR",
+        "document_no": "RE-2025-0001",
+        "document_date": dt.date(2025, 3, 7),
+        "amount_cents": 11900,
+        "debit_credit": "S",
+        "account": "10001",
+        "contra_account": "8400",
+        "tax_key": None,
+        "text": "Gleitsichtbrille Müller, Jürgen",
+        "payment_method": "UE",
+        "partner_account": "10001",
+        "cost_center": None,
+    }
+    values.update(changes)
+    return Booking(**values)
+
+
+def fields(row: list[Any]) -> dict[str, Any]:
+    """Row values by heading (first occurrence)."""
+    out: dict[str, Any] = {}
+    for column, value in zip(BS, row, strict=True):
+        out.setdefault(column.name, value)
+    return out
+
+
+# --------------------------------------------------------------------------- registry
+
+
+def test_registry_matches_the_config_choices() -> None:
+    assert FORMAT_CHOICES == (("datev", "DATEV-Format"), ("csv", "CSV (UTF-8)"))
+    assert dict(FORMATS) == {"datev": DatevFormat, "csv": CsvFormat}
+
+
+# --------------------------------------------------------------------------- header
+
+
+def test_header_quoting_reproduces_the_spec_example_exactly() -> None:
+    values = [v[1:-1] if v.startswith('"') else v for v in SPEC_HEADER.split(";")]
+    assert render_line(HEADER_FIELDS, values) == SPEC_HEADER + "\r\n"
+
+
+def test_writer_header_matches_the_example_but_for_our_values() -> None:
+    fmt = writer(now=dt.datetime(2024, 1, 30, 14, 4, 40, 439_123))
+    info = _info(dt.date(2024, 1, 1), dt.date(2024, 8, 31))
+    header, headings = fmt.file_head(info).decode("cp1252").split("\r\n")[:2]
+    expected = SPEC_HEADER.replace('"RE";"";""', '"RE";"buchex";""').replace(
+        '"Buchungsstapel";"WD"', '"buchex Test";""'
+    )
+    assert header == expected
+    assert headings == ";".join(c.name for c in BS)
+    assert len(headings.split(";")) == 125
+
+
+def test_debtor_header_leaves_the_period_empty() -> None:
+    from engine.formats import FileInfo
+
+    head = writer().file_head(FileInfo("debtors", None, None, None, None, 1)).decode("cp1252")
+    header, headings = head.split("\r\n")[:2]
+    assert header == (
+        '"EXTF";700;16;"Debitoren/Kreditoren";5;20260401063015250;;"RE";"buchex";"";29098;55003;'
+        '20260101;4;;;"";"";;;;"";;"";;;"03";;;"";""'
+    )
+    assert len(headings.split(";")) == 254
+
+
+def _info(date_from: dt.date, date_to: dt.date, part: int | None = None) -> Any:
+    from engine.formats import FileInfo
+
+    fy = fiscal_year_start(date_from, CLIENT.fiscal_year_start)
+    return FileInfo("bookings", fy, date_from, date_to, part, 1)
+
+
+def test_bezeichnung_is_short_and_plain() -> None:
+    assert bezeichnung("buchex Steuerbüro Schröder & Partner täglich") == (
+        "buchex Steuerbüro Schröder Par"
+    )
+    assert bezeichnung("buchex Łódź 👓 «Kanzlei»") == "buchex Lódz Kanzlei"
+    assert field_ok(HEADER_FIELDS[16], bezeichnung("x" * 80 + "€"))
+
+
+def test_fiscal_year_start() -> None:
+    assert fiscal_year_start(dt.date(2026, 1, 2), "07-01") == dt.date(2025, 7, 1)
+    assert fiscal_year_start(dt.date(2025, 7, 1), "07-01") == dt.date(2025, 7, 1)
+    assert fiscal_year_start(dt.date(2025, 6, 30), "01-01") == dt.date(2025, 1, 1)
+    assert fiscal_year_start(dt.date(2025, 3, 1), "02-29") == dt.date(2025, 2, 28)
+
+
+def test_file_names() -> None:
+    fmt = writer()
+    assert fmt.file_name(_info(dt.date(2025, 1, 2), dt.date(2025, 3, 4))) == (
+        "EXTF_Buchungsstapel_55003_20250102_20250304_20260401-063015.csv"
+    )
+    assert fmt.file_name(_info(dt.date(2025, 1, 2), dt.date(2025, 3, 4), part=2)) == (
+        "EXTF_Buchungsstapel_55003_20250102_20250304_2_20260401-063015.csv"
+    )
+
+
+def test_master_data_that_makes_no_header_is_refused() -> None:
+    with pytest.raises(ValueError, match="Beraternummer"):
+        writer(Client("1", "x", 999, 55003, "01-01", 4, "SKR03", False))
+    with pytest.raises(ValueError, match="Kontenrahmen"):
+        writer(Client("1", "x", 29098, 55003, "01-01", 4, "SKR99", False))
+    with pytest.raises(ValueError, match="Sachkontenlänge"):
+        writer(Client("1", "x", 29098, 55003, "01-01", 9, "SKR03", False))
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def test_plain_booking() -> None:
+    report = Recorder()
+    row = writer().booking_row(booking(), report)
+    assert row is not None and report == Recorder()
+    got = fields(row)
+    assert got["Umsatz (ohne Soll/Haben-Kz)"] == "119,00"
+    assert isinstance(got["Umsatz (ohne Soll/Haben-Kz)"], Bare)
+    assert (got["Soll/Haben-Kennzeichen"], got["Konto"], got["Gegenkonto (ohne BU-Schlüssel)"]) == (
+        "S",
+        "10001",
+        "8400",
+    )
+    assert got["Belegdatum"] == "0703"
+    assert got["Buchungstext"] == "Gleitsichtbrille Müller, Jürgen"  # umlauts stay
+    assert got["KOST1 - Kostenstelle"] == "100"  # the branch's cost centre
+    assert (got["Beleginfo - Art 1"], got["Beleginfo - Inhalt 1"]) == ("Journalnummer", "42")
+    assert got["Beleginfo - Inhalt 2"] == "Kundenrechnung"
+    assert got["Beleginfo - Inhalt 4"] == "Überweisung"
+
+
+def test_quoting_via_csv_writer() -> None:
+    row = writer().booking_row(booking(text='Kulanz "Modell Ö"; Rückgabe'), Recorder())
+    assert row is not None
+    buf = io.StringIO()
+    writer().row_writer(buf).writerow(row)
+    line = buf.getvalue()
+    assert line.startswith('119,00;"S";"";;;"";10001;8400;"";0703;"RE-2025-0001";"";;')
+    assert '"Kulanz ""Modell Ö""; Rückgabe"' in line
+    assert line.endswith(";\r\n")
+    assert len(next(csv.reader([line], delimiter=";"))) == 125
+
+
+def test_transliteration_and_shortening_warn() -> None:
+    report = Recorder()
+    long = "Im-Ohr-Hörsystem mit Akku-Ladestation, Bluetooth und Tinnitus-Noiser Yılmaz, Lena"
+    row = writer().booking_row(booking(text=long, document_no="RE 2025.01"), report)
+    assert row is not None
+    got = fields(row)
+    assert got["Belegfeld 1"] == "RE-2025-01"
+    assert got["Buchungstext"] == long.replace("ı", "i")[:60]
+    assert [(j, f) for j, f, _ in report.warnings] == [
+        (42, "Belegfeld 1"),
+        (42, "Buchungstext"),
+        (42, "Buchungstext"),
+    ]
+    assert report.warnings[2][2].startswith("Buchungstext gekürzt auf 60 Zeichen")
+    assert "„RE 2025.01“ → „RE-2025-01“" in report.warnings[0][2]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field_name"),
+    [
+        ({"text": "Brille 👓"}, "Buchungstext"),
+        ({"text": "Zeile\x00"}, "Buchungstext"),
+        ({"document_no": "R" * 37}, "Belegfeld 1"),
+        ({"document_no": "中文"}, "Belegfeld 1"),
+        ({"amount_cents": 0}, "Umsatz"),
+        ({"amount_cents": 10**12}, "Umsatz"),
+        ({"debit_credit": "X"}, "Soll/Haben-Kennzeichen"),
+        ({"account": "123456"}, "Konto"),  # neither Sachkonto (4) nor Personenkonto (5)
+        ({"account": "01234"}, "Konto"),  # a Personenkonto has no leading zero
+        ({"contra_account": "1234567890"}, "Gegenkonto (ohne BU-Schlüssel)"),
+        ({"contra_account": "0000"}, "Gegenkonto (ohne BU-Schlüssel)"),
+        ({"tax_key": "12345"}, "BU-Schlüssel"),
+        ({"tax_key": "2"}, "BU-Schlüssel"),  # 7 % on the 19 % Automatikkonto 8400
+        ({"cost_center": "100-A"}, "KOST1 - Kostenstelle"),
+    ],
+)
+def test_refused_values(changes: dict[str, Any], field_name: str) -> None:
+    report = Recorder()
+    assert writer().booking_row(booking(**changes), report) is None
+    assert report.refusals and all(j == 42 for j, _, _ in report.refusals)
+    assert report.refusals[0][1] == field_name
+
+
+def test_automatic_accounts() -> None:
+    report = Recorder()
+    row = writer().booking_row(booking(tax_key="3"), report)  # the key 8400 implies anyway
+    assert row is not None and fields(row)["BU-Schlüssel"] == ""
+    assert report.warnings[0][:2] == (42, "BU-Schlüssel")
+    assert "weggelassen" in report.warnings[0][2]
+    ok = writer().booking_row(booking(contra_account="8200", tax_key="3"), Recorder())
+    assert ok is not None and fields(ok)["BU-Schlüssel"] == "3"  # not an Automatikkonto
+    skr04 = Client("2", "x", 31245, 10020, "07-01", 4, "SKR04", False)
+    assert (
+        writer(skr04).booking_row(booking(contra_account="4400", tax_key="9"), Recorder()) is None
+    )
+    assert set(AUTOMATIC_ACCOUNTS) == {"SKR03", "SKR04"}
+
+
+def test_debtor_rows() -> None:
+    partners = [
+        Partner("1", "10001", "debtor", "Müller, Jürgen", "Hauptstraße 5", "97070",
+                "Würzburg", "de", "DE 123 456 789", "j@example.org"),
+        Partner("1", "10002", "debtor", "Seniorenresidenz Am Schloßpark gemeinnützige GmbH, "
+                "Wohnbereich Süd", None, None, "Bad Königshofen im Grabfeld OT Merkershausen",
+                "DE", None, None),
+    ]  # fmt: skip
+    report = Recorder()
+    rows = writer().debtor_rows(partners, {"10001": 1, "10002": 2}, report)
+    assert len(rows) == 2
+    first = {c.name: v for c, v in zip(DK, rows[0], strict=True)}
+    assert first["Konto"] == "10001" and isinstance(first["Konto"], Bare)
+    assert first["Name (Adressattyp keine Angabe)"] == "Müller, Jürgen"
+    assert (first["EU-Land"], first["EU-UStID"], first["Land"]) == ("DE", "123456789", "DE")
+    assert (first["Adressart"], first["Straße"], first["Ort"]) == (
+        "STR",
+        "Hauptstraße 5",
+        "Würzburg",
+    )
+    second = {c.name: v for c, v in zip(DK, rows[1], strict=True)}
+    assert len(second["Name (Adressattyp keine Angabe)"]) == 50
+    assert len(second["Ort"]) == 30
+    assert {(j, f) for j, f, _ in report.warnings} == {
+        (2, "Name (Adressattyp keine Angabe)"),
+        (2, "Ort"),
+    }
+    for row in rows:
+        for column, value in zip(DK, row, strict=True):
+            assert field_ok(column, value), (column.name, value)
+
+    bad = Recorder()
+    wrong = [Partner("1", "1234", "debtor", "x", None, None, None, None, "DE12?", None)]
+    assert writer().debtor_rows(wrong, {"1234": 7}, bad) == []
+    assert {f for _, f, _ in bad.refusals} == {"Konto", "EU-UStID"}
+    assert all(j == 7 for j, _, _ in bad.refusals)
+
+
+# --------------------------------------------------------------------------- property
+
+
+ACCOUNTS = st.one_of(
+    st.sampled_from(["1000", "8400", "8300", "3400", "8200", "10001", "69001", "70001"]),
+    st.from_regex(r"\d{1,11}", fullmatch=True),
+)
+TEXTS = st.one_of(
+    st.none(),
+    st.text(max_size=90),
+    st.text(alphabet="aäÄöüßéşıł€„“ -,.\"';\t\n👓中", max_size=90),
+    st.sampled_from(["Gleitsichtbrille Yılmaz, Gülşen", "Barverkauf Brillenetui", ""]),
+)
+DOCNOS = st.one_of(
+    st.from_regex(r"[A-Z]{2}-20\d\d-\d{6}", fullmatch=True),
+    st.text(alphabet="RE0123456789 ./_#ä-👓", max_size=45),
+)
+
+
+@given(
+    journal_no=st.integers(1, 10**9),
+    day=st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 31)),
+    cents=st.integers(-5, 10**13),
+    sh=st.sampled_from(["S", "H", "X"]),
+    account=ACCOUNTS,
+    contra=ACCOUNTS,
+    tax=st.one_of(st.none(), st.sampled_from(["2", "3", "8", "9", "40", "12345", "x"])),
+    text=TEXTS,
+    docno=DOCNOS,
+    cost_center=st.one_of(st.none(), st.sampled_from(["100", "Süd 1", "100-A"])),
+    payment=st.one_of(st.none(), st.just("UE")),
+    length=st.integers(4, 8),
+)
+def test_every_booking_becomes_a_valid_row_or_is_refused_by_journal_number(
+    journal_no: int,
+    day: dt.date,
+    cents: int,
+    sh: str,
+    account: str,
+    contra: str,
+    tax: str | None,
+    text: str | None,
+    docno: str,
+    cost_center: str | None,
+    payment: str | None,
+    length: int,
+) -> None:
+    client = Client("1", "x", 29098, 55003, "01-01", length, "SKR03", False)
+    b = booking(
+        journal_no=journal_no,
+        document_date=day,
+        amount_cents=cents,
+        debit_credit=sh,
+        account=account,
+        contra_account=contra,
+        tax_key=tax,
+        text=text,
+        document_no=docno,
+        cost_center=cost_center,
+        payment_method=payment,
+    )
+    report = Recorder()
+    row = writer(client).booking_row(b, report)
+    if row is None:
+        assert report.refusals
+        assert {j for j, _, _ in report.refusals} == {journal_no}
+        return
+    assert not report.refusals
+    assert all(j == journal_no for j, _, _ in report.warnings)
+    assert len(row) == 125
+    for column, value in zip(BS, row, strict=True):
+        assert field_ok(column, value), (column.name, value)
+        assert isinstance(value, Bare) == (not column.quoted), column.name
+    for value in (row[6], row[7]):
+        assert len(value) <= length or account_pattern(length, personal=True).fullmatch(value)
+    buf = io.StringIO()
+    writer(client).row_writer(buf).writerow(row)
+    line = buf.getvalue()
+    assert line.endswith("\r\n") and "\n" not in line[:-2]
+    assert next(csv.reader([line[:-2]], delimiter=";")) == [str(v) for v in row]
+    line.encode("cp1252")
+
+
+# --------------------------------------------------------------------------- golden files
+
+
+def test_golden_files(tmp_path: Path) -> None:
+    ledger = build_small_ledger(tmp_path / "ledger.sqlite")
+    result = run(ledger, tmp_path / "out", config())
+    produced = {f.name: f.path.read_bytes() for f in result.files}
+    if REGEN:
+        GOLDEN.mkdir(parents=True, exist_ok=True)
+        for old in GOLDEN.glob("*.csv"):
+            old.unlink()
+        for name, data in produced.items():
+            (GOLDEN / name).write_bytes(data)
+    expected = {p.name: p.read_bytes() for p in sorted(GOLDEN.glob("*.csv"))}
+    assert sorted(produced) == sorted(expected)
+    for name, data in produced.items():
+        assert data == expected[name], name
+
+
+def test_golden_files_pass_the_validator_and_the_reader() -> None:
+    files = sorted(GOLDEN.glob("*.csv"))
+    assert len(files) == 6
+    for path in files:
+        assert validate_file(path) == [], path.name
+        parsed = datev_reader.read(path)
+        assert parsed.consultant_no in (29098, 31245)
+        lines = datev_reader.raw_lines(path)
+        assert len(lines) == 2 + len(parsed.rows)
+    name = "EXTF_Buchungsstapel_55003_20250303_20250306_20260401-063015.csv"
+    credit_note = datev_reader.read(GOLDEN / name)
+    records = credit_note.records()
+    assert [r["Soll/Haben-Kennzeichen"] for r in records] == ["S", "S", "H", "S", "S"]
+    assert records[2]["Buchungstext"] == 'Gutschrift Kulanz Fassungsbruch "Modell Ö"; Rückgabe'
+    assert records[3]["Belegfeld 1"] == "RE-2025/0002"
+    assert len(records[3]["Buchungstext"]) == 60
+    assert records[4]["Buchungstext"] == "Sonnenbrille Yilmaz, Özlem"
+    assert records[4]["BU-Schlüssel"] == ""
+    assert credit_note.sums() == (11900 + 1995 + 39900 + 8900, 5000)
+
+
+def test_validator_finds_broken_files(tmp_path: Path) -> None:
+    source = GOLDEN / "EXTF_Buchungsstapel_55003_20250303_20250306_20260401-063015.csv"
+    lines = source.read_bytes().split(b"\r\n")
+    broken = tmp_path / "broken.csv"
+    row = lines[2].split(b";")
+    row[0] = b"119.00"  # decimal point
+    row[1] = b"S"  # unquoted
+    broken.write_bytes(b"\r\n".join([*lines[:2], b";".join(row), *lines[3:]]))
+    problems = validate_file(broken)
+    assert any("Umsatz" in p for p in problems)
+    assert any("Anführungszeichen" in p for p in problems)
+    lf = tmp_path / "lf.csv"
+    lf.write_bytes(source.read_bytes().replace(b"\r\n", b"\n"))
+    assert validate_file(lf)
+
+
+def test_fast_cp1252_check_equals_encoding() -> None:
+    """datev_spec.encodable uses a character set; it must agree with the codec."""
+    from engine.formats.datev_spec import encodable
+
+    for code in [*range(0x3000), 0x1F453, 0x10FFFF]:
+        char = chr(code)
+        try:
+            char.encode("cp1252")
+            expected = code >= 0x20 and code != 0x7F
+        except UnicodeEncodeError:
+            expected = False
+        assert encodable(char) == expected, hex(code)

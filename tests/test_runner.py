@@ -1,0 +1,168 @@
+"""A whole run against real servers: export, FTP delivery, record, watermark, failure mail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.config import ExportConfig
+from engine.paths import DataDir
+from engine.runner import OutsideWindow, RunOptions, run_config
+from engine.workspace import Workspace
+from tests.servers import FTPServer, ftp_server
+from tests.smtp_server import RunningServer, smtp_server
+
+NOON = dt.datetime(2026, 11, 24, 12, 0).astimezone()
+
+
+def at(moment: dt.datetime) -> Any:
+    return lambda: moment
+
+
+@pytest.fixture
+def ftp(tmp_path: Path) -> Iterator[FTPServer]:
+    root = tmp_path / "ftp-root"
+    root.mkdir()
+    with ftp_server(root) as server:
+        yield server
+
+
+@pytest.fixture
+def smtp() -> Iterator[RunningServer]:
+    with smtp_server("plain") as server:
+        yield server
+
+
+@pytest.fixture
+def ws(demo_home: Path, smtp: RunningServer) -> Workspace:
+    workspace = Workspace(DataDir.open(demo_home))
+    workspace.save_smtp_settings(
+        {
+            "host": smtp.host,
+            "port": smtp.port,
+            "security": "none",
+            "sender": "buchex@optik-mueller.example",
+        }
+    )
+    return workspace
+
+
+def save(ws: Workspace, ftp: FTPServer, **changes: Any) -> ExportConfig:
+    raw: dict[str, Any] = {
+        "id": "stb",
+        "name": "Steuerbüro Schröder",
+        "target": {
+            "host": ftp.host,
+            "port": ftp.port,
+            "user": ftp.user,
+            "password": ftp.password,
+            "directory": "kanzlei",
+        },
+        "clients": ["1"],
+        "document_types": ["KR", "GS", "BV"],
+        "format": "datev",
+        "time": "06:30",
+        "email": "buchhaltung@optik-mueller.example",
+    }
+    raw.update(changes)
+    return ws.save_config(raw)
+
+
+def delivered(ftp: FTPServer) -> dict[str, int]:
+    return {
+        str(p.relative_to(ftp.root)): p.stat().st_size for p in ftp.root.rglob("*") if p.is_file()
+    }
+
+
+def test_success_delivers_records_and_moves_the_watermark(ws: Workspace, ftp: FTPServer) -> None:
+    cfg = save(ws, ftp)
+    record = run_config(ws, cfg, RunOptions(trigger="manual"), clock=at(NOON))
+    assert record.status == "ok", (record.step, record.reason)
+    files = delivered(ftp)
+    folder = "kanzlei/Automatischer_Buchhaltungsexport_2026-11-24/"
+    assert files and all(name.startswith(folder + "EXTF_") for name in files)
+    assert not any(".buchex-tmp" in name for name in files)
+    assert {f["remote_path"].lstrip("/") for f in record.files} == set(files)
+    assert all(f["size"] == files[f["remote_path"].lstrip("/")] for f in record.files)
+    assert ws.runs.watermarks("stb")["1"] > 0
+    later = NOON + dt.timedelta(minutes=5)
+    again = run_config(ws, cfg, RunOptions(trigger="manual"), clock=at(later))
+    assert again.status == "nothing" and again.reason == "nichts zu exportieren"
+    assert [r.status for r in ws.runs.runs("stb")] == ["nothing", "ok"]
+
+
+def test_failure_keeps_watermark_mails_once_and_recovers(
+    ws: Workspace, ftp: FTPServer, smtp: RunningServer
+) -> None:
+    cfg = save(ws, ftp, target={"host": ftp.host, "port": ftp.port, "user": ftp.user,
+                                "password": "falsch-geheim"})  # fmt: skip
+    opts = RunOptions(trigger="manual", backoff=0)
+    first = run_config(ws, cfg, opts, clock=at(NOON))
+    assert first.status == "failed"
+    assert (first.step, first.reason.split(" (")[0]) == ("Anmelden", "Anmeldung abgelehnt")
+    assert ws.runs.watermarks("stb") == {}
+    assert delivered(ftp) == {}
+    [mail] = smtp.wait_for(1)
+    assert "Anmeldung abgelehnt" in str(mail) and "falsch-geheim" not in str(mail)
+    assert first.mail == "gesendet an buchhaltung@optik-mueller.example"
+
+    second = run_config(ws, cfg, opts, clock=at(NOON + dt.timedelta(hours=1)))
+    assert second.status == "failed" and second.mail is None  # no second mail that day
+
+    fixed = save(ws, ftp)
+    ok = run_config(ws, fixed, opts, clock=at(NOON + dt.timedelta(hours=2)))
+    assert ok.status == "ok"
+    assert sum(f["rows"] for f in ok.files) > 0  # the same bookings, nothing was lost
+    mails = smtp.wait_for(2)
+    assert "wieder" in str(mails[1]).lower()  # recovery mail
+
+
+def test_cut_connection_is_retried_and_never_leaves_a_partial_file(
+    ws: Workspace, ftp: FTPServer
+) -> None:
+    cfg = save(ws, ftp)
+    ftp.state.cut_after = 2000
+    record = run_config(ws, cfg, RunOptions(trigger="manual", backoff=0), clock=at(NOON))
+    assert ftp.state.cuts == 1
+    assert record.status == "ok" and record.attempts == 2
+    assert any("Versuch 1 fehlgeschlagen" in line for line in record.steps)
+    assert not any(".buchex-tmp" in name for name in delivered(ftp))
+
+
+def test_cut_on_every_attempt_fails_without_final_file(ws: Workspace, ftp: FTPServer) -> None:
+    cfg = save(ws, ftp)
+    slept: list[float] = []
+
+    def cut_again(_: Any) -> None:
+        ftp.state.cut_after = 2000
+
+    ftp.state.cut_after = 2000
+    opts = RunOptions(trigger="manual", attempts=3, backoff=1.5, sleep=slept.append,
+                      on_progress=cut_again)  # fmt: skip
+    record = run_config(ws, cfg, opts, clock=at(NOON))
+    assert record.status == "failed" and record.attempts == 3
+    assert slept == [1.5, 3.0]  # backoff doubles
+    assert not [n for n in delivered(ftp) if n.endswith(".csv")]
+    assert ws.runs.watermarks("stb") == {}
+
+
+def test_manual_run_outside_the_window_needs_confirmation(ws: Workspace, ftp: FTPServer) -> None:
+    cfg = save(ws, ftp)
+    night = dt.datetime(2026, 11, 24, 23, 15).astimezone()
+    with pytest.raises(OutsideWindow, match="zwischen 06:00 und 22:00"):
+        run_config(ws, cfg, RunOptions(trigger="manual"), clock=at(night))
+    assert ws.runs.runs("stb") == []
+    forced = run_config(ws, cfg, RunOptions(trigger="manual", force=True), clock=at(night))
+    assert forced.status == "ok"
+
+
+def test_busy_config_is_recorded_as_skipped(ws: Workspace, ftp: FTPServer) -> None:
+    cfg = save(ws, ftp)
+    with ws.runs.exclusive("stb"):
+        record = run_config(ws, cfg, RunOptions(trigger="schedule"), clock=at(NOON))
+    assert record.status == "skipped" and "läuft noch" in (record.reason or "")
+    assert ws.runs.watermarks("stb") == {}
