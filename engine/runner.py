@@ -34,6 +34,7 @@ log = logging.getLogger("buchex.run")
 
 Clock = Callable[[], dt.datetime]
 
+MAX_RECORDED_WARNINGS = 100
 STEP_PREPARE = "Vorbereitung"
 STEP_EXPORT = "Export"
 
@@ -124,7 +125,7 @@ def _run_locked(
         with tempfile.TemporaryDirectory(prefix="buchex-run-") as tmp:
             step = STEP_EXPORT
             result = _export(ws, cfg, Path(tmp), clock().astimezone(tz))
-            record.warnings = [format_warning(w) for w in result.warnings]
+            record.warnings = _capped([format_warning(w) for w in result.warnings])
             if result.nothing_to_export:
                 record.status = "nothing"
                 record.reason = "nichts zu exportieren"
@@ -148,6 +149,15 @@ def _run_locked(
         alert_state=alert_state,
     )
     return record
+
+
+def _capped(warnings: list[str]) -> list[str]:
+    """The run record keeps the first MAX_RECORDED_WARNINGS: a history of 1000 runs must stay
+    small, and `buchex export` shows all of them when someone needs the full list."""
+    if len(warnings) <= MAX_RECORDED_WARNINGS:
+        return warnings
+    rest = len(warnings) - MAX_RECORDED_WARNINGS
+    return [*warnings[:MAX_RECORDED_WARNINGS], f"… und {rest} weitere Warnungen"]
 
 
 def format_warning(warning: ExportWarning) -> str:

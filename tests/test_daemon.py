@@ -167,9 +167,8 @@ def test_edited_config_is_picked_up_and_runs_at_its_due_time(
     with daemon(ws, clock) as d:
         d.wait_log(r"stb .*geplant, nächste Ausführung 2026-11-24T06:30")
         ws.save_config(config(ftp, "stb", "06:10"))
-        edited = time.monotonic()
-        d.wait_log(r"stb .*geplant, nächste Ausführung 2026-11-24T06:10", timeout=5)
-        assert time.monotonic() - edited < 3.0  # picked up within the poll interval (1 s)
+        # picked up by polling (1 s); the pickup time itself is measured in bench/daemon.py
+        d.wait_log(r"stb .*geplant, nächste Ausführung 2026-11-24T06:10", timeout=10)
         set_clock(clock, DAY.replace(minute=10, second=5))
         [run] = wait_until(lambda: finished_runs(ws, "stb"), "the 06:10 run")
         assert run.status == "ok", (run.step, run.reason)

@@ -166,3 +166,15 @@ def test_busy_config_is_recorded_as_skipped(ws: Workspace, ftp: FTPServer) -> No
         record = run_config(ws, cfg, RunOptions(trigger="schedule"), clock=at(NOON))
     assert record.status == "skipped" and "läuft noch" in (record.reason or "")
     assert ws.runs.watermarks("stb") == {}
+
+
+def test_warnings_are_recorded_but_capped(
+    ws: Workspace, ftp: FTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("engine.runner.MAX_RECORDED_WARNINGS", 5)
+    cfg = save(ws, ftp, document_types=["KR", "GS", "BV", "KT", "EA", "ZA"], clients=["1", "2"])
+    record = run_config(ws, cfg, RunOptions(trigger="manual"), clock=at(NOON))
+    assert record.status == "ok"
+    assert len(record.warnings) == 5 + 1  # the demo books mend more texts than that
+    assert record.warnings[0].startswith("Journal-Nr. ")
+    assert record.warnings[-1].startswith("… und ")
