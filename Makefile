@@ -14,13 +14,8 @@ $(STAMP): pyproject.toml
 
 DEMO_HOME ?= $(CURDIR)/.demo
 
-# Until the all-in-one `buchex demo` exists: demo books, example configs, a listing.
 demo: $(STAMP)
-	$(BIN)/buchex --help
-	$(BIN)/buchex --home $(DEMO_HOME) ledger demo --replace
-	$(BIN)/buchex --home $(DEMO_HOME) ledger stats
-	$(BIN)/buchex --home $(DEMO_HOME) config import examples/configs.json
-	$(BIN)/buchex --home $(DEMO_HOME) config list
+	$(BIN)/buchex --home $(DEMO_HOME) demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -178,3 +178,86 @@ def test_warnings_are_recorded_but_capped(
     assert len(record.warnings) == 5 + 1  # the demo books mend more texts than that
     assert record.warnings[0].startswith("Journal-Nr. ")
     assert record.warnings[-1].startswith("… und ")
+
+
+def test_full_disk_leaves_no_final_file_and_the_next_run_delivers(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    import errno
+
+    from pyftpdlib.authorizers import DummyAuthorizer
+    from pyftpdlib.filesystems import AbstractedFS
+    from pyftpdlib.handlers import FTPHandler
+    from pyftpdlib.servers import FTPServer as PyFTPServer
+
+    root = tmp_path / "full"
+    root.mkdir()
+    space = {"left": 3000}  # bytes the "disk" still takes
+
+    class Limited:
+        def __init__(self, fh: Any) -> None:
+            self._fh = fh
+            self.name = fh.name
+            self.closed = False
+
+        def write(self, data: bytes) -> int:
+            if len(data) > space["left"]:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            space["left"] -= len(data)
+            return int(self._fh.write(data))
+
+        def close(self) -> None:
+            self.closed = True
+            self._fh.close()
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._fh, name)
+
+    class FullFS(AbstractedFS):  # type: ignore[misc]
+        def open(self, filename: str, mode: str) -> Any:
+            fh = super().open(filename, mode)
+            return Limited(fh) if "w" in mode or "a" in mode else fh
+
+    class Handler(FTPHandler):  # type: ignore[misc]
+        abstracted_fs = FullFS
+
+    authorizer = DummyAuthorizer()
+    authorizer.add_user("kanzlei", "Geheim-Passwort-123", str(root), perm="elradfmwMT")
+    Handler.authorizer = authorizer
+    server = PyFTPServer(("127.0.0.1", 0), Handler)
+    import threading
+
+    running = threading.Event()
+    running.set()
+
+    def serve() -> None:
+        while running.is_set():
+            server.ioloop.loop(0.05, blocking=False)
+        server.close_all()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        target = {"host": "127.0.0.1", "port": server.address[1], "user": "kanzlei",
+                  "password": "Geheim-Passwort-123"}  # fmt: skip
+        cfg = ws.save_config(
+            {"id": "voll", "name": "Volle Platte", "target": target, "clients": ["1", "2"],
+             "document_types": ["KR", "GS", "BV"], "format": "datev", "time": "06:30"}
+        )  # fmt: skip
+        opts = RunOptions(trigger="manual", backoff=0)
+        failed = run_config(ws, cfg, opts, clock=at(NOON))
+        assert failed.status == "failed"
+        assert failed.step == "Hochladen", (failed.step, failed.reason)
+        assert list(root.rglob("*.csv")) == []  # no file under a final name
+        assert ws.runs.watermarks("voll") == {}
+
+        space["left"] = 10**9  # space freed
+        ok = run_config(ws, cfg, opts, clock=at(NOON + dt.timedelta(hours=1)))
+        assert ok.status == "ok"
+        delivered_rows = sum(f["rows"] for f in ok.files)
+        assert delivered_rows > 0
+        for f in ok.files:
+            assert (root / f["remote_path"].lstrip("/")).stat().st_size == f["size"]
+    finally:
+        running.clear()
+        thread.join(5)

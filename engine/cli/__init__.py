@@ -48,8 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    func: Command = args.func
     try:
+        if hasattr(args, "standalone"):  # commands that must not open a data directory
+            standalone: Callable[[argparse.Namespace], int] = args.standalone
+            return standalone(args)
+        func: Command = args.func
         ws = Workspace.open(args.home)
         return func(ws, args)
     except ValidationError as exc:

@@ -63,6 +63,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c = sub.add_parser("tui", help="die Bedienoberfläche im Terminal")
     c.set_defaults(func=cmd_tui)
 
+    c = sub.add_parser(
+        "demo",
+        help="Demo: Demo-Daten, lokaler FTP- und SMTP-Server, Dienst und Oberfläche "
+        "(nur mit --home DIR in DIR, sonst in einem neuen temporären Verzeichnis)",
+    )
+    c.set_defaults(standalone=cmd_demo)
+
 
 def _when(iso: str | None) -> str:
     if not iso:
@@ -181,6 +188,13 @@ def cmd_schedule(ws: Workspace, args: argparse.Namespace) -> int:
     if text:
         out(text)
     return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    # Only an explicit --home: $BUCHEX_HOME may point at the real books.
+    from engine import demo
+
+    return demo.main(args.home)
 
 
 def cmd_tui(ws: Workspace, args: argparse.Namespace) -> int:
