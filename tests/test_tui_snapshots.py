@@ -1,0 +1,221 @@
+"""SVG snapshots of every screen at 80×24 and 120×40 (pytest-textual-snapshot).
+
+Deterministic: fixed config ids, a fixed clock and fixed hook answers, the demo ledger from
+a fixed seed, no blinking cursor; each shot waits until all workers are done. Update the
+baselines with `pytest tests/test_tui_snapshots.py --snapshot-update` and look at them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from engine.config import ExportConfig
+from tests.test_tui_support import (
+    ADMIN,
+    FixedClock,
+    add_users,
+    make_workspace,
+    seed_configs,
+    settle,
+    until,
+)
+from tui.app import BuchexApp
+from tui.hooks import Hooks
+from tui.screens.configs import ConfigListScreen
+from tui.screens.confirm import ConfirmDialog
+from tui.screens.editor import EditorScreen
+from tui.screens.form_screen import FormScreen
+from tui.screens.protocol import ProtocolScreen
+from tui.screens.reveal import RevealDialog
+from tui.screens.test_dialog import ConnectionTestDialog
+from tui.widgets.config_table import ConfigTable
+from tui.widgets.fields import SecretRow
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+NOW = dt.datetime(2026, 11, 20, 9, 15, tzinfo=dt.UTC)
+Run = Callable[[Pilot[Any]], Awaitable[None]]
+
+
+def _next_due(cfg: ExportConfig) -> dt.datetime | None:
+    return {
+        "stb-schroeder": NOW.replace(day=21, hour=6, minute=30),
+        "wuerzburg-kasse": NOW.replace(minute=30),
+        "weiss-monatlich": NOW.replace(month=12, day=15, hour=7, minute=0),
+    }.get(cfg.id)
+
+
+def _last_run(cfg_id: str) -> tuple[str, dt.datetime] | None:
+    return {
+        "stb-schroeder": ("OK", NOW.replace(hour=6, minute=30)),
+        "wuerzburg-kasse": ("fehlgeschlagen", NOW.replace(minute=0)),
+    }.get(cfg_id)
+
+
+def _test_connection(cfg: ExportConfig) -> Iterator[object]:
+    yield type("Step", (), {"ok": True, "step": "Verbinden", "message": "192.0.2.10:21"})()
+    yield type("Step", (), {"ok": True, "step": "Anmelden", "message": "als weiss"})()
+    yield type("Step", (), {"ok": False, "step": "Verzeichnis", "message": "keine Schreibrechte"})()
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> BuchexApp:
+    ws = make_workspace(tmp_path / "home")
+    seed_configs(ws)
+    add_users(ws)
+    ws.save_chain_settings({"admins_may_reveal_passwords": True, "timezone": "Europe/Berlin"})
+    ws.save_smtp_settings(
+        {
+            "host": "mail.optik-mueller.example",
+            "sender": "buchex@optik-mueller.example",
+            "user": "buchex",
+            "password": "Smtp-Geheim-1",
+        }
+    )
+    hooks = Hooks(next_due=_next_due, last_run=_last_run, test_connection=_test_connection)
+    return BuchexApp(ws, actor=ADMIN, clock=FixedClock(NOW), hooks=hooks, cursor_blink=False)
+
+
+async def _list(pilot: Pilot[Any]) -> ConfigListScreen:
+    app = pilot.app
+    await until(pilot, lambda: isinstance(app.screen, ConfigListScreen) and app.screen.loaded)
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, ConfigListScreen)
+    return screen
+
+
+async def _select(pilot: Pilot[Any], cfg_id: str) -> None:
+    screen = await _list(pilot)
+    table = screen.query_one(ConfigTable)
+    table.move_cursor(row=screen.shown_ids().index(cfg_id))
+    table.focus()
+    await pilot.pause()
+
+
+async def _form(pilot: Pilot[Any], key: str) -> FormScreen:
+    await pilot.press(key)
+    app = pilot.app
+    await until(pilot, lambda: isinstance(app.screen, FormScreen) and app.screen.form is not None)
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, FormScreen)
+    return screen
+
+
+def editor_at(section: str | None, cfg_id: str = "weiss-monatlich") -> Run:
+    async def run(pilot: Pilot[Any]) -> None:
+        await _select(pilot, cfg_id)
+        screen = await _form(pilot, "enter")
+        assert isinstance(screen, EditorScreen)
+        if section:
+            screen.jump_to(section)
+        await settle(pilot)
+
+    return run
+
+
+async def list_screen(pilot: Pilot[Any]) -> None:
+    await _select(pilot, "stb-schroeder")
+
+
+async def list_filtered(pilot: Pilot[Any]) -> None:
+    screen = await _list(pilot)
+    await pilot.press("slash", *"kasse")
+    await pilot.press("enter")  # back to the table
+    await until(pilot, lambda: screen.shown_ids() == ["wuerzburg-kasse"])
+    await settle(pilot)
+
+
+async def new_with_errors(pilot: Pilot[Any]) -> None:
+    await _list(pilot)
+    screen = await _form(pilot, "n")
+    assert screen.form is not None
+    screen.form.rows["target.port"].input.value = "70000"  # type: ignore[attr-defined]
+    screen.form.validate(everything=True)  # as ctrl+s does, without its notification
+    screen.form.rows["name"].focus_control()
+    await settle(pilot)
+
+
+async def smtp(pilot: Pilot[Any]) -> None:
+    await _list(pilot)
+    await _form(pilot, "m")
+
+
+async def security(pilot: Pilot[Any]) -> None:
+    await _list(pilot)
+    await _form(pilot, "s")
+
+
+async def password_dialog(pilot: Pilot[Any]) -> None:
+    await _select(pilot, "stb-schroeder")
+    screen = await _form(pilot, "enter")
+    assert screen.form is not None
+    row = screen.form.rows["target.password"]
+    assert isinstance(row, SecretRow)
+    row.input.focus()
+    await pilot.click(f"#{row.eye.id}")
+    await until(pilot, lambda: isinstance(pilot.app.screen, RevealDialog))
+    await settle(pilot)
+
+
+async def confirm_delete(pilot: Pilot[Any]) -> None:
+    await _select(pilot, "weiss-monatlich")
+    await pilot.press("delete")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog))
+    await settle(pilot)
+
+
+async def unsaved_changes(pilot: Pilot[Any]) -> None:
+    await _select(pilot, "stb-schroeder")
+    screen = await _form(pilot, "enter")
+    assert screen.form is not None
+    screen.form.rows["name"].input.value = "Steuerbüro Schröder neu"  # type: ignore[attr-defined]
+    await pilot.pause()
+    await pilot.press("escape")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog))
+    await settle(pilot)
+
+
+async def connection_test(pilot: Pilot[Any]) -> None:
+    await _select(pilot, "weiss-monatlich")
+    await pilot.press("t")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ConnectionTestDialog))
+    await settle(pilot)
+
+
+async def protocol(pilot: Pilot[Any]) -> None:
+    await _list(pilot)
+    await pilot.press("p")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ProtocolScreen))
+    await settle(pilot)
+
+
+SHOTS: dict[str, Run] = {
+    "list": list_screen,
+    "list_filtered": list_filtered,
+    "editor_konfiguration": editor_at(None),
+    "editor_ftp": editor_at("FTP"),
+    "editor_details": editor_at("Ausführungsdetails"),
+    "editor_email": editor_at("E-Mail"),
+    "editor_sftp_hourly": editor_at("FTP", "wuerzburg-kasse"),
+    "editor_new_errors": new_with_errors,
+    "smtp": smtp,
+    "security": security,
+    "password_dialog": password_dialog,
+    "confirm_delete": confirm_delete,
+    "confirm_unsaved": unsaved_changes,
+    "connection_test": connection_test,
+    "protocol": protocol,
+}
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("shot", list(SHOTS))
+def test_screen(snap_compare: Any, app: BuchexApp, shot: str, size: tuple[int, int]) -> None:
+    assert snap_compare(app, terminal_size=size, run_before=SHOTS[shot])

@@ -1,0 +1,35 @@
+"""`python -m tui [--home DIR]`: the terminal UI (`buchex tui` executes this)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from engine.store import StoreError
+from engine.workspace import Workspace
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="buchex tui", description="buchex – Automatischer Buchhaltungsexport (Terminal-UI)"
+    )
+    parser.add_argument("--home", help="Datenverzeichnis (sonst $BUCHEX_HOME bzw. Standard)")
+    parser.add_argument(
+        "--no-blink", action="store_true", help="Cursor nicht blinken lassen (z. B. über SSH)"
+    )
+    args = parser.parse_args(argv)
+    # Imported late: `--help` answers without loading Textual.
+    from tui.app import BuchexApp
+
+    try:
+        workspace = Workspace.open(args.home)
+        workspace.store.revision()  # a damaged store is reported here, not mid-screen
+    except (StoreError, OSError) as exc:
+        print(f"buchex: {exc}", file=sys.stderr)
+        return 2
+    BuchexApp(workspace, cursor_blink=not args.no_blink).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""German display texts for list cells, dates and test steps (pure functions, no Textual)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from engine.config import FIELDS_BY_PATH, WEEKDAY_CHOICES, ExportConfig
+
+if TYPE_CHECKING:
+    from engine.ledger import Catalog
+
+DASH = "–"
+_WEEKDAY_SHORT = {value: label[:2] for value, label in WEEKDAY_CHOICES}  # Mo, Di, …
+
+
+def choice_label(path: str, value: str | None) -> str:
+    """The German label of a static choice value (falls back to the value)."""
+    if value is None:
+        return DASH
+    return dict(FIELDS_BY_PATH[path].choices).get(value, value)
+
+
+def describe_interval(cfg: ExportConfig) -> str:
+    """'täglich 06:30', 'alle 15 Min.', 'wöchentlich Mo, Mi 07:00', 'monatl. am 15. 06:00'."""
+    iv = cfg.interval
+    if iv.kind == "hourly":
+        return "stündlich" if iv.every_minutes in (None, 60) else f"alle {iv.every_minutes} Min."
+    if iv.kind == "weekly":
+        text = "wöchentlich " + ", ".join(_WEEKDAY_SHORT.get(d, d) for d in iv.days)
+    elif iv.kind == "monthly":
+        text = f"monatl. am {iv.day}."
+    else:
+        text = "täglich"
+    return f"{text} {cfg.time}" if cfg.time else text
+
+
+def branch_name(cfg: ExportConfig, catalog: Catalog | None) -> str:
+    if not cfg.branch:
+        return "alle"
+    branch = catalog.branches.get(cfg.branch) if catalog else None
+    return branch.name if branch else cfg.branch
+
+
+def format_when(when: dt.datetime | None, now: dt.datetime) -> str:
+    """A compact German date-time relative to `now`: 'heute 06:30', 'morgen 06:30',
+    'Fr 27.11. 06:30', '27.11.2027 06:30'. Shown in `when`'s own time zone."""
+    if when is None:
+        return DASH
+    if when.tzinfo is not None and now.tzinfo is not None:
+        now = now.astimezone(when.tzinfo)
+    elif when.tzinfo is not None:
+        when = when.replace(tzinfo=None)
+    days = (when.date() - now.date()).days
+    clock = when.strftime("%H:%M")
+    if days == 0:
+        return f"heute {clock}"
+    if days == 1:
+        return f"morgen {clock}"
+    if days == -1:
+        return f"gestern {clock}"
+    if when.year == now.year:
+        weekday = WEEKDAY_CHOICES[when.weekday()][1][:2]
+        return f"{weekday} {when:%d.%m.} {clock}"
+    return f"{when:%d.%m.%Y} {clock}"
+
+
+def format_last_run(last: tuple[str, dt.datetime] | None, now: dt.datetime) -> str:
+    if last is None:
+        return DASH
+    status, when = last
+    return f"{status} · {format_when(when, now)}"
+
+
+def format_step(step: object) -> tuple[bool | None, str]:
+    """(ok, text) of one connection-test step; see `tui.hooks.Hooks.test_connection`."""
+    if isinstance(step, str):
+        return None, step
+    ok = getattr(step, "ok", None)
+    name = next((str(v) for a in ("step", "name", "label") if (v := getattr(step, a, None))), "")
+    message = next((str(v) for a in ("message", "detail") if (v := getattr(step, a, None))), "")
+    if not message and not name:
+        message = str(step)
+    text = f"{name}: {message}" if name and message else name or message
+    return (bool(ok) if ok is not None else None), text
+
+
+def step_line(ok: bool | None, text: str) -> str:
+    mark = "…" if ok is None else ("✓" if ok else "✗")
+    return f"{mark} {text}"

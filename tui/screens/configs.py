@@ -1,0 +1,314 @@
+"""Schnittstellen (the seed's "Schnittstellen suchen"): filter, table, actions.
+
+The list follows the store live: a timer compares the store's stamp (one stat call) and
+reloads in a worker only when it changed, so saves by the daemon, the CLI or another TUI
+show up within half a second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Checkbox, Header, Input, Label
+
+from engine.config import ExportConfig
+from tui.formatting import (
+    DASH,
+    branch_name,
+    describe_interval,
+    format_last_run,
+    format_when,
+)
+from tui.screens.confirm import ConfirmDialog
+from tui.screens.editor import EditorScreen
+from tui.screens.form_screen import buchex
+from tui.screens.test_dialog import ConnectionTestDialog
+from tui.widgets.config_table import ConfigTable
+from tui.widgets.footer import SteadyFooter
+from tui.widgets.inputs import BlinkAwareInput
+
+if TYPE_CHECKING:
+    from engine.ledger import Catalog
+
+POLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One config as the list shows it; `haystack` is what the filter searches."""
+
+    cfg: ExportConfig
+    cells: tuple[str, ...]
+    haystack: str
+    bound: bool  # bound to a workstation ("Mit Arbeitsplatz-einstellungen")
+
+
+class ConfigListScreen(Screen[None]):
+    CSS_PATH = "configs.tcss"
+    SUB_TITLE = "Schnittstellen"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new", "Neu"),
+        Binding("d", "duplicate", "Kopie"),
+        Binding("delete", "delete", "Löschen", key_display="Entf"),
+        Binding("r", "run_now", "Ausführen"),
+        Binding("t", "test", "Test"),
+        Binding("slash", "focus_filter", "Suchen", key_display="/"),
+        Binding("a", "toggle_workstation", "Arbeitsplatz", show=False),
+        Binding("p", "app.open('protocol')", "Protokoll"),
+        Binding("m", "app.open('smtp')", "SMTP"),
+        Binding("s", "app.open('security')", "Sicherheit"),
+        Binding("q", "app.quit", "Beenden", show=False),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, entries: list[Entry] | None, error: str | None = None) -> None:
+            super().__init__()
+            self.entries = entries
+            self.error = error
+
+    class Done(Message):
+        """A background action finished: a German summary for a notification."""
+
+        def __init__(self, text: str, *, error: bool = False) -> None:
+            super().__init__()
+            self.text = text
+            self.error = error
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: list[Entry] = []
+        self._signal: Hashable = object()  # never equal: the first poll loads
+        self._select: str | None = None  # row to put the cursor on after the next load
+        self._shown_keys: list[str] = []
+        self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="list-filters"):
+            yield BlinkAwareInput(placeholder="Suchen: Name, Host oder ID", id="filter")
+            yield Checkbox("Mit Arbeitsplatz-einstellungen", id="with-workstation", compact=True)
+        yield ConfigTable(id="configs")
+        yield Label("", id="list-status", markup=False)
+        yield SteadyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one(ConfigTable).focus()
+        self.set_interval(POLL_SECONDS, self._poll)
+        self._poll()
+
+    # --- loading ------------------------------------------------------------------------
+
+    def _change_signal(self) -> Hashable:
+        app = buchex(self)
+        extra = app.hooks.changes() if app.hooks.changes else None
+        # The minute too: "Nächste Ausführung"/"heute" move on with the clock.
+        minute = app.clock.now().replace(second=0, microsecond=0)
+        return (app.workspace.store.stamp(), extra, minute)
+
+    def _poll(self) -> None:
+        if not self.is_current and self.loaded:
+            return  # covered by another screen: catch up on resume
+        signal = self._change_signal()
+        if signal != self._signal:
+            self._signal = signal
+            self.reload()
+
+    def on_screen_resume(self) -> None:
+        self._poll()
+
+    @work(thread=True, exclusive=True, group="reload")
+    def reload(self) -> None:
+        app = buchex(self)
+        try:
+            configs = app.workspace.list_configs()
+        except Exception as exc:
+            self.post_message(self.Loaded(None, f"Schnittstellen nicht lesbar: {exc}"))
+            return
+        try:
+            catalog = app.workspace.catalog() if any(c.branch for c in configs) else None
+        except Exception:
+            catalog = None  # the list still works; Filiale shows the id
+        now = app.clock.now()
+        self.post_message(self.Loaded([self._entry(c, catalog, now) for c in configs]))
+
+    def _entry(self, cfg: ExportConfig, catalog: Catalog | None, now: dt.datetime) -> Entry:
+        hooks = buchex(self).hooks
+        try:
+            due = format_when(hooks.next_due(cfg), now)
+        except Exception:
+            due = "?"  # one broken schedule must not hide the list
+        try:
+            last = format_last_run(hooks.last_run(cfg.id), now)
+        except Exception:
+            last = "?"
+        cells = (
+            cfg.name or DASH,
+            branch_name(cfg, catalog),
+            cfg.workstation or DASH,
+            (cfg.format or DASH).upper(),
+            describe_interval(cfg),
+            due,
+            last,
+        )
+        haystack = "\n".join(x or "" for x in (cfg.name, cfg.target.host, cfg.id)).casefold()
+        return Entry(cfg, cells, haystack, bool(cfg.workstation))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        status = self.query_one("#list-status", Label)
+        if message.entries is None:
+            status.update(message.error or "")
+            status.add_class("-error")
+            self.notify(message.error or "", severity="error", markup=False)
+            return
+        status.remove_class("-error")
+        self.entries = message.entries
+        self.loaded = True
+        self.refresh_rows(force=True)
+
+    # --- filtering ----------------------------------------------------------------------
+
+    def visible_entries(self) -> list[Entry]:
+        needle = self.query_one("#filter", Input).value.strip().casefold()
+        bound_only = self.query_one("#with-workstation", Checkbox).value
+        return [
+            e
+            for e in self.entries
+            if (not bound_only or e.bound) and (not needle or needle in e.haystack)
+        ]
+
+    def refresh_rows(self, *, force: bool = False) -> None:
+        table = self.query_one(ConfigTable)
+        shown = self.visible_entries()
+        keys = [e.cfg.id for e in shown]
+        # Typing often keeps the same rows ("s", "sc", …): then the table stays as it is.
+        if force or keys != self._shown_keys or self._select:
+            keep = self._select or table.current_key
+            self._select = None
+            table.show([(e.cfg.id, e.cells) for e in shown], keep)
+            self._shown_keys = keys
+        total = len(self.entries)
+        if not total:
+            text = "Noch keine Schnittstelle – n legt eine an."
+        elif len(shown) == total:
+            text = f"{total} Schnittstelle{'n' if total != 1 else ''}"
+        else:
+            text = f"{len(shown)} von {total} Schnittstellen"
+        self.query_one("#list-status", Label).update(text)
+
+    @on(Input.Changed, "#filter")
+    @on(Checkbox.Changed, "#with-workstation")
+    def _filter_changed(self) -> None:
+        self.refresh_rows()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one(ConfigTable).focus()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_toggle_workstation(self) -> None:
+        self.query_one("#with-workstation", Checkbox).toggle()
+
+    # --- actions ------------------------------------------------------------------------
+
+    def selected(self) -> ExportConfig | None:
+        key = self.query_one(ConfigTable).current_key
+        cfg = next((e.cfg for e in self.entries if e.cfg.id == key), None)
+        if cfg is None:
+            self.notify("Keine Schnittstelle ausgewählt.", severity="warning")
+        return cfg
+
+    def _after_edit(self, cfg_id: str | None) -> None:
+        if cfg_id:
+            self._select = cfg_id
+            self._signal = object()  # reload even if the stamp looks the same
+
+    def action_new(self) -> None:
+        self.app.push_screen(EditorScreen(), self._after_edit)
+
+    @on(ConfigTable.RowSelected)
+    def action_edit(self) -> None:
+        if (cfg := self.selected()) is not None:
+            self.app.push_screen(EditorScreen(cfg.id), self._after_edit)
+
+    def action_duplicate(self) -> None:
+        if (cfg := self.selected()) is not None:
+            self.app.push_screen(EditorScreen(cfg.id, duplicate=True), self._after_edit)
+
+    def action_delete(self) -> None:
+        cfg = self.selected()
+        if cfg is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._delete(cfg)
+
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Schnittstelle „{cfg.name}“ löschen?",
+                detail=f"ID {cfg.id}. Das lässt sich nicht rückgängig machen.",
+                confirm="Löschen",
+                danger=True,
+            ),
+            answered,
+        )
+
+    @work(thread=True, group="actions")
+    def _delete(self, cfg: ExportConfig) -> None:
+        try:
+            buchex(self).workspace.delete_config(cfg.id)
+        except Exception as exc:
+            self.post_message(self.Done(f"Nicht gelöscht: {exc}", error=True))
+            return
+        self.post_message(self.Done(f"„{cfg.name}“ gelöscht."))
+
+    def action_run_now(self) -> None:
+        hook = buchex(self).hooks.run_now
+        if hook is None:
+            self.notify("„Jetzt ausführen“ ist noch nicht verfügbar.", severity="warning")
+            return
+        if (cfg := self.selected()) is not None:
+            self.notify(f"„{cfg.name}“ wird ausgeführt …", markup=False)
+            self._run_now(cfg)
+
+    @work(thread=True, group="actions")
+    def _run_now(self, cfg: ExportConfig) -> None:
+        hook = buchex(self).hooks.run_now
+        assert hook is not None
+        try:
+            summary = hook(cfg.id)
+        except Exception as exc:
+            self.post_message(self.Done(f"„{cfg.name}“: {exc}", error=True))
+            return
+        self.post_message(self.Done(summary or f"„{cfg.name}“ ausgeführt."))
+
+    def action_test(self) -> None:
+        hook = buchex(self).hooks.test_connection
+        if hook is None:
+            self.notify("Der Verbindungstest ist noch nicht verfügbar.", severity="warning")
+            return
+        if (cfg := self.selected()) is not None:
+            self.app.push_screen(ConnectionTestDialog(cfg, hook))
+
+    @on(Done)
+    def _done(self, message: Done) -> None:
+        self.notify(
+            message.text, severity="error" if message.error else "information", markup=False
+        )
+        self._poll()
+
+    def shown_ids(self) -> Sequence[str]:
+        """The ids in table order (for tests and the command palette)."""
+        return self.query_one(ConfigTable).keys

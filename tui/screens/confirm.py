@@ -1,0 +1,59 @@
+"""Yes/no question ("Änderungen verwerfen?", "Schnittstelle … löschen?")."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "answer(False)", "Abbrechen"),
+        Binding("j,y", "answer(True)", "Ja", show=False),
+        Binding("n", "answer(False)", "Nein", show=False),
+    ]
+
+    def __init__(
+        self,
+        question: str,
+        *,
+        detail: str = "",
+        confirm: str = "Ja",
+        cancel: str = "Abbrechen",
+        danger: bool = False,
+    ) -> None:
+        super().__init__(classes="dialog-screen")
+        self.question = question
+        self.detail = detail
+        self.confirm = confirm
+        self.cancel = cancel
+        self.danger = danger
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question, classes="dialog-title", markup=False)
+            if self.detail:
+                yield Label(self.detail, classes="dialog-text", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(
+                    self.confirm, variant="error" if self.danger else "primary", id="confirm"
+                )
+                yield Button(self.cancel, id="cancel")
+
+    def on_mount(self) -> None:
+        # Dangerous answers are never the default for Enter.
+        self.query_one("#cancel" if self.danger else "#confirm", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)

@@ -1,0 +1,355 @@
+"""What the editor and the settings screens share: a FieldForm filled in a worker,
+Speichern (ctrl+s) in a worker, Zurück (escape) asking "Änderungen verwerfen?", the
+password eye with its rules and audit record, test results as they arrive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.dom import DOMNode
+from textual.message import Message
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Header, Input, Label, LoadingIndicator
+
+from engine.fields import FieldSpec, Problem, ValidationError
+from tui.permissions import reveal_refusal
+from tui.screens.confirm import ConfirmDialog
+from tui.screens.reveal import RevealDialog
+from tui.widgets.fields import SecretRow
+from tui.widgets.footer import SteadyFooter
+from tui.widgets.form import FieldForm
+from tui.widgets.step_log import StepArrived, StepLog, run_steps
+
+if TYPE_CHECKING:
+    from tui.app import BuchexApp
+
+
+def buchex(node: DOMNode) -> BuchexApp:
+    """The running BuchexApp (screens need its workspace, actor and hooks)."""
+    return cast("BuchexApp", node.app)
+
+
+def action_row(*widgets: Widget, label: str = "", id: str | None = None) -> Horizontal:
+    """A row aligned with the fields, e.g. for a "Test" button."""
+    return Horizontal(
+        Label(label, classes="field-label", markup=False),
+        Vertical(*widgets, classes="field-body"),
+        classes="field-row action-row",
+        id=id,
+    )
+
+
+class FormScreen(Screen[str | None]):
+    CSS_PATH = "forms.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Speichern"),
+        Binding("escape", "leave", "Zurück"),
+    ]
+    # Audit names secrets as "<prefix><path>", e.g. "smtp.password".
+    AUDIT_PREFIX = ""
+
+    class Loaded(Message):
+        def __init__(self, model: Any, error: str | None = None) -> None:
+            super().__init__()
+            self.model = model
+            self.error = error
+
+    class Saved(Message):
+        def __init__(self, result: Any) -> None:
+            super().__init__()
+            self.result = result
+
+    class SaveFailed(Message):
+        def __init__(self, problems: Sequence[Problem], error: str | None = None) -> None:
+            super().__init__()
+            self.problems = list(problems)
+            self.error = error
+
+    class RevealChecked(Message):
+        def __init__(self, path: str, refusal: str | None) -> None:
+            super().__init__()
+            self.path = path
+            self.refusal = refusal
+
+    class SecretLoaded(Message):
+        def __init__(self, path: str, clear: str | None, error: str | None = None) -> None:
+            super().__init__()
+            self.path = path
+            self.clear = clear
+            self.error = error
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.form: FieldForm | None = None
+        self._saving = False
+
+    # --- subclass API (load_model, save_model, stored_secret run in worker threads) ------
+
+    def load_model(self) -> Any:
+        raise NotImplementedError
+
+    def build_form(self, model: Any) -> FieldForm:
+        raise NotImplementedError
+
+    def save_model(self, raw: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def saved(self, result: Any) -> None:
+        self.notify("Gespeichert.")
+        self.dismiss(None)
+
+    def stored_secret(self, path: str) -> str | None:
+        raise NotImplementedError
+
+    def audit_config_id(self) -> str | None:
+        return None
+
+    # --- layout and loading -----------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="form-scroll"):
+            yield LoadingIndicator()
+        yield SteadyFooter()
+
+    def on_mount(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, group="load")
+    def _load(self) -> None:
+        try:
+            model = self.load_model()
+        except Exception as exc:  # shown to the user; the screen stays usable for escape
+            self.post_message(self.Loaded(None, str(exc)))
+            return
+        self.post_message(self.Loaded(model))
+
+    @on(Loaded)
+    async def _loaded(self, message: Loaded) -> None:
+        scroll = self.query_one("#form-scroll", VerticalScroll)
+        await scroll.query(LoadingIndicator).remove()
+        if message.error is not None:
+            await scroll.mount(Label(message.error, classes="form-problems", markup=False))
+            self.notify(message.error, severity="error", markup=False)
+            return
+        self.form = self.build_form(message.model)
+        await scroll.mount(self.form)
+        self.form_ready()
+
+    def form_ready(self) -> None:
+        """The form is mounted: focus its first field."""
+        assert self.form is not None
+        first = self.form.visible_paths()[0]
+        self.form.rows[first].focus_control()
+
+    def jump_to(self, section: str) -> None:
+        if self.form is None:
+            return
+        box = self.form.section(section)
+        box.scroll_visible(top=True, animate=False)
+        row = next((r for r in self.form.rows.values() if r.spec.section == section), None)
+        if row is not None:
+            row.focus_control()
+
+    @on(Input.Submitted)
+    def _next_field(self, event: Input.Submitted) -> None:
+        # Enter in a text field moves on, like Tab: forms are filled top to bottom.
+        event.stop()
+        self.focus_next()
+
+    # --- saving -----------------------------------------------------------------------
+
+    def action_save(self) -> None:
+        if self.form is None or self._saving:
+            return
+        problems = self.form.validate(everything=True)
+        if problems:
+            self._refuse(problems)
+            return
+        self._saving = True
+        self._save(self.form.raw())
+
+    def _refuse(self, problems: Sequence[Problem]) -> None:
+        self.notify(
+            "\n".join(str(p) for p in problems),
+            title="Nicht gespeichert",
+            severity="error",
+            timeout=10,
+            markup=False,
+        )
+        if self.form is not None and (row := self.form.first_invalid(problems)) is not None:
+            row.focus_control()
+
+    @work(thread=True, exclusive=True, group="save")
+    def _save(self, raw: dict[str, Any]) -> None:
+        try:
+            result = self.save_model(raw)
+        except ValidationError as exc:
+            self.post_message(self.SaveFailed(exc.problems))
+        except Exception as exc:
+            self.post_message(self.SaveFailed([], str(exc) or type(exc).__name__))
+        else:
+            self.post_message(self.Saved(result))
+
+    @on(Saved)
+    def _saved(self, message: Saved) -> None:
+        self._saving = False
+        if self.form is not None:
+            self.form.mark_clean()
+        self.saved(message.result)
+
+    @on(SaveFailed)
+    def _save_failed(self, message: SaveFailed) -> None:
+        self._saving = False
+        if message.error is not None:
+            self.notify(message.error, title="Nicht gespeichert", severity="error", markup=False)
+            return
+        # Problems only the full check finds (e.g. the ledger changed meanwhile).
+        if self.form is not None:
+            for p in message.problems:
+                if p.path in self.form.rows:
+                    self.form.rows[p.path].set_errors([p.message])
+        self._refuse(message.problems)
+
+    # --- leaving ----------------------------------------------------------------------
+
+    def action_leave(self) -> None:
+        if self.form is not None and self.form.is_dirty():
+            self.app.push_screen(
+                ConfirmDialog(
+                    "Änderungen verwerfen?",
+                    detail="Die Änderungen sind noch nicht gespeichert.",
+                    confirm="Verwerfen",
+                    cancel="Weiter bearbeiten",
+                    danger=True,
+                ),
+                self._leave_answer,
+            )
+        else:
+            self.dismiss(None)
+
+    def _leave_answer(self, discard: bool | None) -> None:
+        if discard:
+            self.dismiss(None)
+
+    # --- the password eye -------------------------------------------------------------
+
+    def _audit_field(self, path: str) -> str:
+        return self.AUDIT_PREFIX + path
+
+    @on(SecretRow.RevealRequested)
+    def _reveal_requested(self, event: SecretRow.RevealRequested) -> None:
+        event.stop()
+        self._check_reveal(event.row.spec.path)
+
+    @work(thread=True, exclusive=True, group="reveal")
+    def _check_reveal(self, path: str) -> None:
+        app = buchex(self)
+        try:
+            refusal = reveal_refusal(app.workspace, app.actor)
+        except Exception as exc:
+            refusal = f"Prüfung nicht möglich: {exc}"
+        self.post_message(self.RevealChecked(path, refusal))
+
+    @on(RevealChecked)
+    def _reveal_checked(self, message: RevealChecked) -> None:
+        if message.refusal is not None:
+            self.notify(message.refusal, title="Passwort anzeigen", severity="error", markup=False)
+            return
+        assert self.form is not None
+        path = message.path
+        label = self.form.rows[path].spec.label
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self._load_secret(path)
+
+        self.app.push_screen(
+            RevealDialog(buchex(self).actor, label, lambda pw: self._verify(pw, path)), answered
+        )
+
+    def _verify(self, password: str, path: str) -> bool:
+        """Runs in the dialog's worker: check the password; failed attempts are audited."""
+        app = buchex(self)
+        ok = app.workspace.check_user_password(app.actor, password)
+        if not ok:
+            app.workspace.audit.record(
+                "secret.reveal_denied",
+                config_id=self.audit_config_id(),
+                fields=[self._audit_field(path)],
+                detail="Passwort falsch",
+                actor=app.actor,
+            )
+        return ok
+
+    @work(thread=True, group="reveal")
+    def _load_secret(self, path: str) -> None:
+        app = buchex(self)
+        try:
+            clear = self.stored_secret(path)
+            if clear:
+                app.workspace.audit.record(
+                    "secret.reveal",
+                    config_id=self.audit_config_id(),
+                    fields=[self._audit_field(path)],
+                    actor=app.actor,
+                )
+        except Exception as exc:
+            self.post_message(self.SecretLoaded(path, None, str(exc)))
+            return
+        self.post_message(self.SecretLoaded(path, clear))
+
+    @on(SecretLoaded)
+    def _secret_loaded(self, message: SecretLoaded) -> None:
+        if message.error is not None or not message.clear:
+            text = message.error or "Es ist kein Passwort gespeichert."
+            self.notify(text, title="Passwort anzeigen", severity="error", markup=False)
+            return
+        assert self.form is not None
+        row = self.form.rows[message.path]
+        if isinstance(row, SecretRow):
+            row.reveal(message.clear)
+
+    # --- tests (connection, mail) -----------------------------------------------------
+
+    def not_available(self, what: str) -> None:
+        self.notify(f"{what} ist noch nicht verfügbar.", severity="warning")
+
+    def start_steps(
+        self, log_id: str, status: str, test: Callable[[Any], Iterable[object]], arg: Any
+    ) -> None:
+        self.query_one(f"#{log_id}", StepLog).start(status)
+        self._run_steps(log_id, test, arg)
+
+    @work(thread=True, group="steps")
+    def _run_steps(self, log_id: str, test: Callable[[Any], Iterable[object]], arg: Any) -> None:
+        run_steps(self.post_message, log_id, test, arg)
+
+    @on(StepArrived)
+    def _step(self, message: StepArrived) -> None:
+        self.query_one(f"#{message.log_id}", StepLog).add(
+            message.ok, message.text, done=message.done
+        )
+
+    def mail_test(self, address: str, log_id: str) -> None:
+        """Send a test mail with the stored SMTP settings; the result goes to `log_id`."""
+        hook = buchex(self).hooks.send_test_mail
+        if hook is None:
+            self.not_available("Die Test-E-Mail")
+            return
+
+        def send(to: str) -> Iterable[object]:
+            summary = hook(to)
+            return [summary or f"Test-E-Mail an {to} gesendet"]
+
+        self.start_steps(log_id, f"Test-E-Mail an {address} wird gesendet …", send, address)
+
+
+def field_specs_in(specs: Sequence[FieldSpec], section: str) -> list[FieldSpec]:
+    return [s for s in specs if s.section == section]

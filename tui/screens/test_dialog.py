@@ -1,0 +1,50 @@
+"""Connection test of a saved config, started from the list (t): steps as they arrive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label
+
+from engine.config import ExportConfig
+from tui.widgets.step_log import StepArrived, StepLog, run_steps
+
+
+class ConnectionTestDialog(ModalScreen[None]):
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Schließen")]
+
+    def __init__(self, cfg: ExportConfig, test: Callable[[ExportConfig], Iterable[object]]) -> None:
+        super().__init__(classes="dialog-screen")
+        self.cfg = cfg
+        self._test = test
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"Verbindungstest: {self.cfg.name}", classes="dialog-title", markup=False)
+            yield StepLog(id="test-steps")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Schließen", variant="primary", id="close")
+
+    def on_mount(self) -> None:
+        self.query_one(StepLog).start("Verbindungstest läuft …")
+        self.query_one("#close").focus()
+        self._run()
+
+    @work(thread=True, exclusive=True, group="test")
+    def _run(self) -> None:
+        run_steps(self.post_message, "test-steps", self._test, self.cfg)
+
+    @on(StepArrived)
+    def _step(self, message: StepArrived) -> None:
+        self.query_one(StepLog).add(message.ok, message.text, done=message.done)
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,1 @@
+"""Reusable widgets: form rows generated from FieldSpecs, the config table, the step log."""
