@@ -152,7 +152,8 @@ class Interval:
         if self.kind == "hourly":
             return "stündlich" if self.every_minutes == 60 else f"alle {self.every_minutes} Min."
         if self.kind == "weekly":
-            return "wöchentlich " + ", ".join(d.capitalize()[:2] for d in self.days)
+            short = {v: label[:2] for v, label in WEEKDAY_CHOICES}  # Mo, Di, Mi, …
+            return "wöchentlich " + ", ".join(short[d] for d in self.days)
         if self.kind == "monthly":
             return f"monatlich am {self.day}."
         return "täglich"
