@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, settings
 from engine.ledger import Branch, Catalog, Client, DocumentType, PaymentMethod
 from engine.paths import DataDir
 from engine.workspace import Workspace
+from tests.servers import FTPServer, ftp_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,6 +90,15 @@ def home(tmp_path: Path) -> Path:
     path = tmp_path / "home"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def ftp(tmp_path: Path) -> Iterator[FTPServer]:
+    """A real FTP server (pyftpdlib) on 127.0.0.1 serving tmp_path/ftp-root."""
+    root = tmp_path / "ftp-root"
+    root.mkdir()
+    with ftp_server(root) as server:
+        yield server
 
 
 @pytest.fixture

@@ -205,7 +205,6 @@ def ftp_server(
     from pyftpdlib.authorizers import DummyAuthorizer
     from pyftpdlib.filesystems import AbstractedFS
     from pyftpdlib.handlers import DTPHandler, FTPHandler
-    from pyftpdlib.servers import FTPServer as PyFTPServer
 
     quiet = logging.getLogger("pyftpdlib")
     quiet.setLevel(logging.WARNING)
@@ -279,8 +278,18 @@ def ftp_server(
     handler.abstracted_fs = NoOverwriteFS
     handler.auth_failed_timeout = 0
     handler.banner = "buchex test FTP server ready."
+    with serve_ftp_handler(handler) as port:
+        yield FTPServer(HOST, port, root, user, password, state, tls)
+
+
+@contextlib.contextmanager
+def serve_ftp_handler(handler: type[Any]) -> Iterator[int]:
+    """Serve a configured pyftpdlib handler class on 127.0.0.1 in a thread; yields the port.
+    For tests that need a handler of their own (throttled, a full disk, …)."""
+    from pyftpdlib.servers import FTPServer as PyFTPServer
+
     server = PyFTPServer((HOST, 0), handler)
-    port = server.address[1]
+    port = int(server.address[1])
     running = threading.Event()
     running.set()
 
@@ -292,7 +301,7 @@ def ftp_server(
     thread = threading.Thread(target=serve, name=f"ftp-{port}", daemon=True)
     thread.start()
     try:
-        yield FTPServer(HOST, port, root, user, password, state, tls)
+        yield port
     finally:
         running.clear()
         thread.join(10)

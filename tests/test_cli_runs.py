@@ -5,22 +5,11 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.conftest import run_cli
-from tests.servers import FTPServer, ftp_server, paramiko_sftp_server
-
-
-@pytest.fixture
-def ftp(tmp_path: Path) -> Iterator[FTPServer]:
-    root = tmp_path / "ftp-root"
-    root.mkdir()
-    with ftp_server(root) as server:
-        yield server
+from tests.servers import FTPServer, paramiko_sftp_server
 
 
 def import_config(home: Path, tmp_path: Path, raw: dict[str, Any]) -> None:

@@ -23,7 +23,7 @@ from engine.paths import DataDir
 from engine.runs import RunRecord
 from engine.workspace import Workspace
 from tests.conftest import ROOT
-from tests.servers import FTPServer, ftp_server
+from tests.servers import FTPServer, serve_ftp_handler
 
 BERLIN = dt.timezone(dt.timedelta(hours=1))  # November: CET, matches Europe/Berlin
 DAY = dt.datetime(2026, 11, 24, 6, 0, tzinfo=BERLIN)
@@ -89,14 +89,6 @@ def set_clock(path: Path, moment: dt.datetime) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(moment.isoformat())
     os.replace(tmp, path)  # the daemon never reads a half-written time
-
-
-@pytest.fixture
-def ftp(tmp_path: Path) -> Iterator[FTPServer]:
-    root = tmp_path / "ftp-root"
-    root.mkdir()
-    with ftp_server(root) as server:
-        yield server
 
 
 @pytest.fixture
@@ -214,10 +206,9 @@ def test_kill_9_then_restart_makes_up_the_missed_run_once(
     assert len(ws.runs.runs("stb")) == 2
 
 
-def _throttled_ftp(root: Path, user: str, password: str) -> tuple[Any, int, threading.Event]:
+def _slow_handler(root: Path, user: str, password: str) -> type[Any]:
     from pyftpdlib.authorizers import DummyAuthorizer
     from pyftpdlib.handlers import FTPHandler, ThrottledDTPHandler
-    from pyftpdlib.servers import FTPServer as PyFTPServer
 
     class Slow(ThrottledDTPHandler):  # type: ignore[misc]
         read_limit = 8 * 1024  # bytes/s: a run takes minutes, SIGTERM lands mid-upload
@@ -228,17 +219,7 @@ def _throttled_ftp(root: Path, user: str, password: str) -> tuple[Any, int, thre
     authorizer = DummyAuthorizer()
     authorizer.add_user(user, password, str(root), perm="elradfmwMT")
     Handler.authorizer = authorizer
-    server = PyFTPServer(("127.0.0.1", 0), Handler)
-    running = threading.Event()
-    running.set()
-
-    def serve() -> None:
-        while running.is_set():
-            server.ioloop.loop(0.05, blocking=False)
-        server.close_all()
-
-    threading.Thread(target=serve, daemon=True).start()
-    return server, server.address[1], running
+    return Handler
 
 
 def test_sigterm_mid_upload_leaves_no_partial_final_file(
@@ -247,8 +228,7 @@ def test_sigterm_mid_upload_leaves_no_partial_final_file(
     ws, clock = env
     root = tmp_path / "slow-root"
     root.mkdir()
-    _, port, running = _throttled_ftp(root, "kanzlei", "Geheim-Passwort-123")
-    try:
+    with serve_ftp_handler(_slow_handler(root, "kanzlei", "Geheim-Passwort-123")) as port:
         raw = {
             "id": "stb",
             "name": "Langsam",
@@ -272,8 +252,6 @@ def test_sigterm_mid_upload_leaves_no_partial_final_file(
         wait_until(lambda: any(p.stat().st_size > 0 for p in root.rglob("*.buchex-tmp")),
                    "bytes of the first upload on the server")  # fmt: skip
         assert d.stop(signal.SIGTERM, timeout=30) == 0
-    finally:
-        running.clear()
     finals = [p for p in root.rglob("*.csv")]
     assert finals == []  # the file in flight never got its final name
     [run] = ws.runs.runs("stb")

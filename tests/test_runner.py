@@ -13,7 +13,7 @@ from engine.config import ExportConfig
 from engine.paths import DataDir
 from engine.runner import OutsideWindow, RunOptions, run_config
 from engine.workspace import Workspace
-from tests.servers import FTPServer, ftp_server
+from tests.servers import FTPServer, serve_ftp_handler
 from tests.smtp_server import RunningServer, smtp_server
 
 NOON = dt.datetime(2026, 11, 24, 12, 0).astimezone()
@@ -21,14 +21,6 @@ NOON = dt.datetime(2026, 11, 24, 12, 0).astimezone()
 
 def at(moment: dt.datetime) -> Any:
     return lambda: moment
-
-
-@pytest.fixture
-def ftp(tmp_path: Path) -> Iterator[FTPServer]:
-    root = tmp_path / "ftp-root"
-    root.mkdir()
-    with ftp_server(root) as server:
-        yield server
 
 
 @pytest.fixture
@@ -188,7 +180,6 @@ def test_full_disk_leaves_no_final_file_and_the_next_run_delivers(
     from pyftpdlib.authorizers import DummyAuthorizer
     from pyftpdlib.filesystems import AbstractedFS
     from pyftpdlib.handlers import FTPHandler
-    from pyftpdlib.servers import FTPServer as PyFTPServer
 
     root = tmp_path / "full"
     root.mkdir()
@@ -224,21 +215,8 @@ def test_full_disk_leaves_no_final_file_and_the_next_run_delivers(
     authorizer = DummyAuthorizer()
     authorizer.add_user("kanzlei", "Geheim-Passwort-123", str(root), perm="elradfmwMT")
     Handler.authorizer = authorizer
-    server = PyFTPServer(("127.0.0.1", 0), Handler)
-    import threading
-
-    running = threading.Event()
-    running.set()
-
-    def serve() -> None:
-        while running.is_set():
-            server.ioloop.loop(0.05, blocking=False)
-        server.close_all()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        target = {"host": "127.0.0.1", "port": server.address[1], "user": "kanzlei",
+    with serve_ftp_handler(Handler) as port:
+        target = {"host": "127.0.0.1", "port": port, "user": "kanzlei",
                   "password": "Geheim-Passwort-123"}  # fmt: skip
         cfg = ws.save_config(
             {"id": "voll", "name": "Volle Platte", "target": target, "clients": ["1", "2"],
@@ -258,6 +236,3 @@ def test_full_disk_leaves_no_final_file_and_the_next_run_delivers(
         assert delivered_rows > 0
         for f in ok.files:
             assert (root / f["remote_path"].lstrip("/")).stat().st_size == f["size"]
-    finally:
-        running.clear()
-        thread.join(5)
