@@ -67,10 +67,16 @@ class FileClock:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._seen: tuple[int, int] | None = None
+        self._moment = dt.datetime.now().astimezone()
 
     def now(self) -> dt.datetime:
-        moment = dt.datetime.fromisoformat(self.path.read_text().strip())
-        return moment if moment.tzinfo else moment.astimezone()
+        st = os.stat(self.path)
+        if (st.st_ino, st.st_mtime_ns) != self._seen:  # re-read only when it changed
+            moment = dt.datetime.fromisoformat(self.path.read_text().strip())
+            self._moment = moment if moment.tzinfo else moment.astimezone()
+            self._seen = (st.st_ino, st.st_mtime_ns)
+        return self._moment
 
 
 def default_clock() -> Clock:
@@ -279,7 +285,10 @@ class Daemon:
             if mono - beat_at >= HEARTBEAT_S:
                 self._heartbeat()
                 beat_at = mono
-            self._stop.wait(self.opts.poll_s)
+            # Wake for the next due time or the next store poll, whichever comes first; the
+            # floor keeps a job that cannot fire yet (deferred to 06:00) from spinning.
+            idle = self.scheduler.idle_seconds()
+            self._stop.wait(max(0.2, min(self.opts.poll_s, idle if idle is not None else 1e9)))
         self.shutdown()
 
     def shutdown(self) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import calendar
+import contextlib
 import datetime as dt
 import functools
 import itertools
@@ -607,7 +608,10 @@ class ConfigScheduler:
     def __init__(
         self, clock: Clock | None = None, *, grace: dt.timedelta = dt.timedelta(minutes=5)
     ) -> None:
-        self._clock: Clock = clock or SystemClock()
+        self._source: Clock = clock or SystemClock()
+        # Jobs read this clock: frozen during run_pending, so one pass over 1000 jobs reads
+        # the real clock once instead of 1000 times.
+        self._clock = _TickClock(self._source)
         self._grace = grace
         self._scheduler = schedule.Scheduler()
         self._lock = threading.RLock()
@@ -693,5 +697,24 @@ class ConfigScheduler:
             return max(0.0, (earliest - _utc(self._clock.now())).total_seconds())
 
     def run_pending(self) -> None:
-        with self._lock:
+        with self._lock, self._clock.frozen():
             self._scheduler.run_pending()
+
+
+class _TickClock:
+    """The source clock, or one frozen reading of it for the duration of a tick."""
+
+    def __init__(self, source: Clock) -> None:
+        self._source = source
+        self._frozen: dt.datetime | None = None
+
+    def now(self) -> dt.datetime:
+        return self._frozen if self._frozen is not None else self._source.now()
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        self._frozen = self._source.now()
+        try:
+            yield
+        finally:
+            self._frozen = None

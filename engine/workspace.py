@@ -40,7 +40,7 @@ from engine.ledger import Catalog, Ledger
 from engine.paths import DataDir
 from engine.runs import RunStore
 from engine.settings import CHAIN_FIELDS, SMTP_FIELDS, ChainSettings, SmtpSettings
-from engine.store import Store
+from engine.store import Stamp, Store
 from engine.users import User, check_name, check_password, hash_password, verify_password
 
 CONFIGS = "configs"
@@ -60,6 +60,7 @@ class Workspace:
         self.store = Store(data_dir.store_path)
         self.audit = AuditLog(data_dir.audit_path)
         self.runs = RunStore(data_dir.runs_dir)
+        self._settings_cache: tuple[Stamp | None, dict[str, Any]] | None = None
 
     @classmethod
     def open(cls, home: str | None = None) -> Workspace:
@@ -184,9 +185,17 @@ class Workspace:
     # --- settings ------------------------------------------------------------------------
 
     def _settings_doc(self) -> dict[str, Any]:
+        # Every run asks for the settings; with 1000 configs in the file a fresh parse each
+        # time dominated a run. The cache is valid as long as the file is unchanged.
+        stamp = self.store.stamp()
+        cached = self._settings_cache
+        if cached is not None and cached[0] == stamp:
+            return dict(cached[1])
         with self.store.snapshot() as db:
             doc = db.table(SETTINGS).get(doc_id=1)
-        return dict(doc) if doc else {}
+        result = dict(doc) if doc else {}
+        self._settings_cache = (stamp, result)
+        return dict(result)
 
     def smtp_settings(self) -> SmtpSettings | None:
         raw = self._settings_doc().get("smtp")
