@@ -29,5 +29,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# An SVG of every screen from the demo data, for the README.
+screenshots: $(STAMP)
+	rm -f screenshots/*.svg
+	$(BIN)/python -m tui.screenshots screenshots
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -60,7 +60,6 @@ def ftp_server(root: Path) -> Iterator[int]:
     from pyftpdlib.handlers import FTPHandler
     from pyftpdlib.servers import FTPServer
 
-    logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
     authorizer = DummyAuthorizer()
     authorizer.add_user(FTP_USER, FTP_PASSWORD, str(root), perm="elradfmwMT")
 
@@ -197,9 +196,21 @@ def _first_runs(ws: Workspace, started: threading.Event) -> None:
             )
 
 
+def quiet_servers(log_file: Path) -> None:
+    """The servers' own logging goes to a file: the terminal belongs to the TUI."""
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    for name in ("pyftpdlib", "mail.log"):
+        server_log = logging.getLogger(name)
+        server_log.handlers[:] = [handler]
+        server_log.setLevel(logging.INFO)
+        server_log.propagate = False
+
+
 def main(home: str | None) -> int:
     root = Path(home) if home else Path(tempfile.mkdtemp(prefix="buchex-demo-"))
     ws = Workspace(DataDir.open(root))
+    quiet_servers(root / "servers.log")
     ftp_root = root / "ftp-root"
     mail_dir = root / "mails"
     ftp_root.mkdir(exist_ok=True)

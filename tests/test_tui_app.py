@@ -21,6 +21,7 @@ from tests.test_tui_support import (
     ADMIN_PW,
     CLERK,
     FTP_PASSWORD,
+    FixedClock,
     Notes,
     add_users,
     demo_raw,
@@ -320,27 +321,30 @@ async def test_run_now_and_test_without_hooks_say_not_yet(seeded: Workspace) -> 
 
 @pilot_test
 async def test_run_now_and_test_call_the_hooks(seeded: Workspace) -> None:
-    ran: list[str] = []
+    ran: list[tuple[str, bool]] = []
     tested: list[ExportConfig] = []
 
-    def run_now(cfg_id: str) -> str:
-        ran.append(cfg_id)
+    def run_now(cfg_id: str, force: bool) -> str:
+        ran.append((cfg_id, force))
         return "3 Buchungen exportiert"
 
-    def test_connection(cfg: ExportConfig) -> Iterator[object]:
+    def test_connection(cfg: ExportConfig, trust: str | None = None) -> Iterator[object]:
         tested.append(cfg)
         yield "Verbinden mit ftp.kanzlei.example:21"
         yield type("Step", (), {"ok": True, "step": "Anmelden", "message": "ok"})()
         yield type("Step", (), {"ok": False, "step": "Verzeichnis", "message": "keine Rechte"})()
 
-    app = BuchexApp(seeded, hooks=Hooks(run_now=run_now, test_connection=test_connection))
+    # Midday: inside 06:00–22:00 the run starts without a question (and without force).
+    midday = FixedClock(dt.datetime(2026, 11, 20, 12, 0).astimezone())
+    hooks = Hooks(run_now=run_now, test_connection=test_connection)
+    app = BuchexApp(seeded, hooks=hooks, clock=midday)
     notes = Notes(app)
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
         await select_row(pilot, "stb-schroeder")
         await pilot.press("r")
         await until(pilot, lambda: "3 Buchungen exportiert" in notes.text(), "run summary")
-        assert ran == ["stb-schroeder"]
+        assert ran == [("stb-schroeder", False)]
         await pilot.press("t")
         await until(pilot, lambda: isinstance(app.screen, ConnectionTestDialog), "test dialog")
         log = app.screen.query_one(StepLog)
@@ -520,7 +524,7 @@ async def test_editor_tests_call_the_hooks(seeded: Workspace) -> None:
     mails: list[str] = []
     tested: list[ExportConfig] = []
 
-    def test_connection(cfg: ExportConfig) -> Iterator[object]:
+    def test_connection(cfg: ExportConfig, trust: str | None = None) -> Iterator[object]:
         tested.append(cfg)
         yield type("Step", (), {"ok": True, "step": "Verbinden", "message": "ok"})()
 
@@ -744,14 +748,18 @@ async def test_security_settings_are_saved_and_validated(ws: Workspace) -> None:
 
 
 @pilot_test
-async def test_protocol_placeholder_and_command_palette(ws: Workspace) -> None:
+async def test_protocol_and_command_palette(ws: Workspace) -> None:
     app = BuchexApp(ws)
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
         await pilot.press("p")
-        await until(pilot, lambda: isinstance(app.screen, ProtocolScreen), "Protokoll")
-        label = app.screen.query_one("#protocol-placeholder")
-        assert str(label.render()) == "Protokoll folgt"
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, ProtocolScreen) and app.screen.loaded,
+            "Protokoll",
+        )
+        label = app.screen.query_one("#protocol-status")
+        assert str(label.render()).startswith("Noch keine Läufe")
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, ConfigListScreen))
         titles = [c.title for c in app.get_system_commands(app.screen)]

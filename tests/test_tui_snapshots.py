@@ -16,6 +16,8 @@ import pytest
 from textual.pilot import Pilot
 
 from engine.config import ExportConfig
+from engine.transports import StepResult, UnknownHostKey
+from tests.test_tui_protocol import FAILED_ID, seed_runs
 from tests.test_tui_support import (
     ADMIN,
     FixedClock,
@@ -31,7 +33,9 @@ from tui.screens.configs import ConfigListScreen
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.editor import EditorScreen
 from tui.screens.form_screen import FormScreen
-from tui.screens.protocol import ProtocolScreen
+from tui.screens.hostkey import HostKeyDialog
+from tui.screens.outside_window import OutsideWindowDialog
+from tui.screens.protocol import ProtocolScreen, RunDetailScreen, RunTable
 from tui.screens.reveal import RevealDialog
 from tui.screens.test_dialog import ConnectionTestDialog
 from tui.widgets.config_table import ConfigTable
@@ -57,7 +61,17 @@ def _last_run(cfg_id: str) -> tuple[str, dt.datetime] | None:
     }.get(cfg_id)
 
 
-def _test_connection(cfg: ExportConfig) -> Iterator[object]:
+HOST_KEY = UnknownHostKey(
+    "SHA256:q3V8mYJwQ0fTzv6o1x2W9bHc4kLrN5sPdE7uAiGjK0M",
+    key_type="ssh-ed25519",
+    host="[sftp.datev-kanzlei.example]:2222",
+)
+
+
+def _test_connection(cfg: ExportConfig, trust: str | None = None) -> Iterator[object]:
+    if cfg.target.protocol == "sftp":
+        yield StepResult("Verbinden", False, "Hostschlüssel: Hostschlüssel unbekannt", HOST_KEY)
+        return
     yield type("Step", (), {"ok": True, "step": "Verbinden", "message": "192.0.2.10:21"})()
     yield type("Step", (), {"ok": True, "step": "Anmelden", "message": "als weiss"})()
     yield type("Step", (), {"ok": False, "step": "Verzeichnis", "message": "keine Schreibrechte"})()
@@ -77,7 +91,13 @@ def app(tmp_path: Path) -> BuchexApp:
             "password": "Smtp-Geheim-1",
         }
     )
-    hooks = Hooks(next_due=_next_due, last_run=_last_run, test_connection=_test_connection)
+    seed_runs(ws)
+    hooks = Hooks(
+        next_due=_next_due,
+        last_run=_last_run,
+        run_now=lambda cfg_id, force: "ausgeführt",
+        test_connection=_test_connection,
+    )
     return BuchexApp(ws, actor=ADMIN, clock=FixedClock(NOW), hooks=hooks, cursor_blink=False)
 
 
@@ -189,10 +209,51 @@ async def connection_test(pilot: Pilot[Any]) -> None:
     await settle(pilot)
 
 
-async def protocol(pilot: Pilot[Any]) -> None:
+async def _protocol(pilot: Pilot[Any]) -> ProtocolScreen:
     await _list(pilot)
     await pilot.press("p")
-    await until(pilot, lambda: isinstance(pilot.app.screen, ProtocolScreen))
+    app = pilot.app
+    await until(pilot, lambda: isinstance(app.screen, ProtocolScreen) and app.screen.loaded)
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, ProtocolScreen)
+    return screen
+
+
+async def protocol(pilot: Pilot[Any]) -> None:
+    """Every status; the cursor on a failure (at 120×40 its details show below)."""
+    screen = await _protocol(pilot)
+    screen.query_one(RunTable).move_to_key(FAILED_ID)
+    await settle(pilot)
+
+
+async def protocol_failures(pilot: Pilot[Any]) -> None:
+    screen = await _protocol(pilot)
+    await pilot.press("f")
+    await until(pilot, lambda: len(screen.shown_ids()) == 2)
+    await settle(pilot)
+
+
+async def run_detail(pilot: Pilot[Any]) -> None:
+    screen = await _protocol(pilot)
+    screen.query_one(RunTable).move_to_key(FAILED_ID)
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, RunDetailScreen))
+    await settle(pilot)
+
+
+async def host_key(pilot: Pilot[Any]) -> None:
+    await _select(pilot, "wuerzburg-kasse")
+    await pilot.press("t")
+    await until(pilot, lambda: isinstance(pilot.app.screen, HostKeyDialog))
+    await settle(pilot)
+
+
+async def outside_window(pilot: Pilot[Any]) -> None:
+    pilot.app.clock = FixedClock(NOW.replace(hour=22, minute=15))  # 23:15 in Berlin
+    await _select(pilot, "stb-schroeder")
+    await pilot.press("r")
+    await until(pilot, lambda: isinstance(pilot.app.screen, OutsideWindowDialog))
     await settle(pilot)
 
 
@@ -212,6 +273,10 @@ SHOTS: dict[str, Run] = {
     "confirm_unsaved": unsaved_changes,
     "connection_test": connection_test,
     "protocol": protocol,
+    "protocol_failures": protocol_failures,
+    "run_detail": run_detail,
+    "host_key": host_key,
+    "outside_window": outside_window,
 }
 
 

@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Imported late: `--help` answers without loading Textual.
     from tui.app import BuchexApp
+    from tui.wiring import engine_hooks
 
     try:
         workspace = Workspace.open(args.home)
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     except (StoreError, OSError) as exc:
         print(f"buchex: {exc}", file=sys.stderr)
         return 2
-    BuchexApp(workspace, cursor_blink=not args.no_blink).run()
+    BuchexApp(workspace, hooks=engine_hooks(workspace), cursor_blink=not args.no_blink).run()
     return 0
 
 

@@ -103,6 +103,20 @@ class BuchexApp(App[None]):
             yield SystemCommand(
                 "Neue Schnittstelle", "Eine Schnittstelle anlegen (n)", screen.action_new
             )
+            yield SystemCommand(
+                "Protokoll dieser Schnittstelle",
+                "Die Läufe der ausgewählten Schnittstelle (l)",
+                screen.action_protocol_for,
+            )
+        if isinstance(screen, ProtocolScreen):
+            yield SystemCommand(
+                "Nur Fehler", "Nur fehlgeschlagene Läufe zeigen (f)", screen.action_toggle_failed
+            )
+            yield SystemCommand(
+                "Erneut ausführen",
+                "Die Schnittstelle des Laufs jetzt ausführen (e)",
+                screen.action_rerun,
+            )
         if isinstance(screen, EditorScreen):
             yield SystemCommand(
                 "Speichern", "Die Schnittstelle speichern (Strg+S)", screen.action_save

@@ -1,6 +1,6 @@
 """What the TUI needs from parts of buchex that live elsewhere (scheduler, runner, transports,
-mailer). The lead wires them in `buchex tui`; every hook is optional so the UI works (and
-is testable) before those parts exist.
+mailer). `tui.wiring.engine_hooks` builds them from the engine for `buchex tui`; every hook
+is optional, so tests can inject their own and the UI works without them.
 
 All hooks are called from worker threads, never from the UI thread: they may block.
 """
@@ -38,17 +38,28 @@ def _no_last_run(cfg_id: str) -> LastRun | None:
     return None
 
 
+class ConnectionTest(Protocol):
+    """test_connection(cfg, trust=None): `trust` is the SHA256 fingerprint of an unknown SFTP
+    host key the admin has just confirmed (only that exact key may be stored)."""
+
+    def __call__(self, cfg: ExportConfig, trust: str | None = None) -> Iterable[object]: ...
+
+
 @dataclass
 class Hooks:
     """Callables the app calls; None means "noch nicht verfügbar".
 
     - next_due(cfg) -> datetime | None: the next scheduled run ("Nächste Ausführung").
     - last_run(cfg_id) -> (status, when) | None: the latest run ("Letzter Lauf").
-    - run_now(cfg_id) -> str | None: runs the export now and returns a short German summary
-      (None: a generic "beendet"); raise an Exception with a German message on failure.
-    - test_connection(cfg) -> Iterable[step]: the connection test, yielding one result per
-      step as it completes. A step is a str or any object with `ok: bool | None` and a text
-      in `message` (or `detail`) and optionally a step name in `step` (or `name`/`label`).
+    - run_now(cfg_id, force) -> str | None: runs the export now and returns a short German
+      summary (None: a generic "ausgeführt"); raise an Exception with a German message on
+      failure. `force` is True only after the user confirmed a run outside 06:00–22:00
+      (the UI asks first, by the app's clock).
+    - test_connection(cfg, trust=None) -> Iterable[step]: the connection test, yielding one
+      result per step as it completes. A step is a str or any object with `ok: bool | None`
+      and a text in `message` (or `detail`) and optionally a step name in `step` (or
+      `name`/`label`). A failed step whose `error` is an `engine.transports.UnknownHostKey`
+      opens the host-key dialog; "Vertrauen" calls again with `trust=<its fingerprint>`.
     - send_test_mail(address) -> str | None: sends a test mail with the stored SMTP
       settings; returns a summary or raises with a German message.
     - changes() -> Hashable: an extra cheap change signal polled with the store's stamp,
@@ -57,7 +68,7 @@ class Hooks:
 
     next_due: Callable[[ExportConfig], dt.datetime | None] = _no_next_due
     last_run: Callable[[str], LastRun | None] = _no_last_run
-    run_now: Callable[[str], str | None] | None = None
-    test_connection: Callable[[ExportConfig], Iterable[object]] | None = None
+    run_now: Callable[[str, bool], str | None] | None = None
+    test_connection: ConnectionTest | None = None
     send_test_mail: Callable[[str], str | None] | None = None
     changes: Callable[[], Hashable] | None = None

@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Checkbox, Header, Input, Label
 
 from engine.config import ExportConfig
@@ -31,7 +30,9 @@ from tui.formatting import (
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.editor import EditorScreen
 from tui.screens.form_screen import buchex
-from tui.screens.test_dialog import ConnectionTestDialog
+from tui.screens.hostkey import HostKeyTestDialog
+from tui.screens.outside_window import ManualRunScreen
+from tui.screens.protocol import ProtocolScreen
 from tui.widgets.config_table import ConfigTable
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.inputs import BlinkAwareInput
@@ -52,7 +53,7 @@ class Entry:
     bound: bool  # bound to a workstation ("Mit Arbeitsplatz-einstellungen")
 
 
-class ConfigListScreen(Screen[None]):
+class ConfigListScreen(ManualRunScreen):
     CSS_PATH = "configs.tcss"
     SUB_TITLE = "Schnittstellen"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -64,6 +65,7 @@ class ConfigListScreen(Screen[None]):
         Binding("slash", "focus_filter", "Suchen", key_display="/"),
         Binding("a", "toggle_workstation", "Arbeitsplatz", show=False),
         Binding("p", "app.open('protocol')", "Protokoll"),
+        Binding("l", "protocol_for", "Läufe dieser Schnittstelle", show=False),
         Binding("m", "app.open('smtp')", "SMTP"),
         Binding("s", "app.open('security')", "Sicherheit"),
         Binding("q", "app.quit", "Beenden", show=False),
@@ -275,24 +277,12 @@ class ConfigListScreen(Screen[None]):
         self.post_message(self.Done(f"„{cfg.name}“ gelöscht."))
 
     def action_run_now(self) -> None:
-        hook = buchex(self).hooks.run_now
-        if hook is None:
-            self.notify("„Jetzt ausführen“ ist noch nicht verfügbar.", severity="warning")
-            return
-        if (cfg := self.selected()) is not None:
-            self.notify(f"„{cfg.name}“ wird ausgeführt …", markup=False)
-            self._run_now(cfg)
+        # Outside 06:00–22:00 ManualRunScreen asks first (SPEC §3).
+        if self.can_run_now() and (cfg := self.selected()) is not None:
+            self.start_run(cfg.id, cfg.name or cfg.id)
 
-    @work(thread=True, group="actions")
-    def _run_now(self, cfg: ExportConfig) -> None:
-        hook = buchex(self).hooks.run_now
-        assert hook is not None
-        try:
-            summary = hook(cfg.id)
-        except Exception as exc:
-            self.post_message(self.Done(f"„{cfg.name}“: {exc}", error=True))
-            return
-        self.post_message(self.Done(summary or f"„{cfg.name}“ ausgeführt."))
+    def run_finished(self, config_id: str) -> None:
+        self._poll()  # "Letzter Lauf"
 
     def action_test(self) -> None:
         hook = buchex(self).hooks.test_connection
@@ -300,7 +290,12 @@ class ConfigListScreen(Screen[None]):
             self.notify("Der Verbindungstest ist noch nicht verfügbar.", severity="warning")
             return
         if (cfg := self.selected()) is not None:
-            self.app.push_screen(ConnectionTestDialog(cfg, hook))
+            # Asks about an unknown SFTP host key and re-runs trusting exactly that key.
+            self.app.push_screen(HostKeyTestDialog(cfg, hook))
+
+    def action_protocol_for(self) -> None:
+        if (cfg := self.selected()) is not None:
+            self.app.push_screen(ProtocolScreen(config_id=cfg.id))
 
     @on(Done)
     def _done(self, message: Done) -> None:

@@ -20,6 +20,7 @@ from textual.widgets import Header, Input, Label, LoadingIndicator
 from engine.fields import FieldSpec, Problem, ValidationError
 from tui.permissions import reveal_refusal
 from tui.screens.confirm import ConfirmDialog
+from tui.screens.hostkey import HostKeyProblem, ask_host_key, trusting, watch_host_keys
 from tui.screens.reveal import RevealDialog
 from tui.widgets.fields import SecretRow
 from tui.widgets.footer import SteadyFooter
@@ -329,7 +330,19 @@ class FormScreen(Screen[str | None]):
 
     @work(thread=True, group="steps")
     def _run_steps(self, log_id: str, test: Callable[[Any], Iterable[object]], arg: Any) -> None:
-        run_steps(self.post_message, log_id, test, arg)
+        run_steps(self.post_message, log_id, watch_host_keys(test, self.post_message, log_id), arg)
+
+    @on(HostKeyProblem)
+    def _host_key(self, message: HostKeyProblem) -> None:
+        """An unknown SFTP host key: ask; "Vertrauen" re-runs the test trusting only it."""
+
+        def trusted(fingerprint: str) -> None:
+            hook = buchex(self).hooks.test_connection
+            if hook is not None:
+                test = trusting(buchex(self), hook, fingerprint)
+                self.start_steps(message.log_id, "Verbindungstest läuft …", test, message.arg)
+
+        ask_host_key(self, message, trusted)
 
     @on(StepArrived)
     def _step(self, message: StepArrived) -> None:

@@ -1,24 +1,870 @@
-"""Protokoll: the live run log (placeholder until the run records exist)."""
+"""Protokoll: the live run log of all Schnittstellen, newest first.
+
+Live without a refresh key: a 0.5 s timer compares the run store's stamp (one stat of the
+runs directory) and the config store's; only a change reloads, in a worker, and the worker
+re-reads only the per-config run files whose own stamp changed. The cursor stays on its run
+across reloads. Failures stand out (✗, red, bold) and can be filtered ("Nur Fehler", f;
+one Schnittstelle, also opened pre-filtered from the list with l). The detail pane (below
+from 32 lines, right from 170 columns; at 80×24 Enter opens `RunDetailScreen`) shows steps,
+files, warnings and the error; "Erneut ausführen" (e) runs the config again.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
+import time
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Center, Middle
+from textual.containers import Container, Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Header, Label
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Button, Checkbox, Header, Label, Select, Static
 
+from engine.runs import RunRecord
+from engine.store import Store
+from engine.workspace import Workspace
+from tui.formatting import DASH
+from tui.screens.form_screen import buchex
+from tui.screens.outside_window import ManualRunScreen
 from tui.widgets.footer import SteadyFooter
 
+POLL_SECONDS = 0.5
+MAX_ROWS = 500  # newest runs shown; older ones stay in the store (and `buchex runs`)
+# A directory stamp younger than this may hide a second change in the same timestamp tick:
+# look again on the next poll (the per-file stamps make that look cheap).
+FRESH_NS = 1_000_000_000
 
-class ProtocolScreen(Screen[None]):
-    SUB_TITLE = "Protokoll"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.pop_screen", "Zurück")]
+TRIGGERS = {"schedule": "Plan", "catchup": "Nachholung", "manual": "Manuell", "cli": "CLI"}
+# Marks that read without colour too (monochrome terminals, screen readers of the SVGs).
+MARKS = {"ok": "✓", "nothing": "○", "failed": "✗", "running": "▶", "skipped": "↷"}
+
+
+# --- display texts (pure) -------------------------------------------------------------------
+
+
+def parse_time(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def short_time(text: str | None) -> str:
+    """'20.11. 09:15:03', in the zone the run recorded (the configured one)."""
+    when = parse_time(text)
+    return f"{when:%d.%m. %H:%M:%S}" if when else DASH
+
+
+def long_time(text: str | None) -> str:
+    when = parse_time(text)
+    return f"{when:%d.%m.%Y %H:%M:%S}" if when else DASH
+
+
+def thousands(n: int) -> str:
+    """German digit grouping: 1234567 → '1.234.567'."""
+    return f"{n:,}".replace(",", ".")
+
+
+def euro(cents: int) -> str:
+    """1234567 → '12.345,67 €' (decimal comma)."""
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(cents), 100)
+    return f"{sign}{thousands(whole)},{rest:02d} €"
+
+
+def duration(start: str | None, end: str | None) -> str:
+    a, b = parse_time(start), parse_time(end)
+    if a is None or b is None:
+        return ""
+    seconds = max(0, round((b - a).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def status_text(record: RunRecord) -> str:
+    return f"{MARKS.get(record.status, '?')} {record.label}"
+
+
+def reason_text(record: RunRecord) -> str:
+    """Schritt/Grund: the error of a failure, why a run was skipped, or what a running run
+    is doing now."""
+    if record.status == "failed":
+        return f"{record.step}: {record.reason}" if record.step else record.reason or ""
+    if record.status == "skipped":
+        return record.reason or ""
+    if record.status == "running":
+        return record.steps[-1] if record.steps else (record.step or "")
+    return ""
+
+
+def _rows_of(record: RunRecord) -> int:
+    return sum(int(f.get("rows") or 0) for f in record.files)
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One run as the table shows it (cells built once per changed run file)."""
+
+    record: RunRecord
+    cells: tuple[str, ...]  # in COLUMNS order
+
+    @property
+    def key(self) -> str:
+        return self.record.id
+
+    @property
+    def status(self) -> str:
+        return self.record.status
+
+
+def make_row(record: RunRecord) -> RunRow:
+    has_files = bool(record.files) or record.status == "ok"
+    return RunRow(
+        record,
+        (
+            short_time(record.started_at),
+            record.config_name or record.config_id,
+            TRIGGERS.get(record.trigger, record.trigger),
+            status_text(record),
+            str(len(record.files)) if has_files else DASH,
+            thousands(_rows_of(record)) if has_files else DASH,
+            reason_text(record),
+        ),
+    )
+
+
+# Styles of the detail text; `$…` are theme variables, so every theme keeps its contrast.
+_HEAD_STYLES = {
+    "failed": "bold $text-error",
+    "running": "bold $text-accent",
+    "ok": "bold $text-success",
+    "skipped": "$foreground-muted",
+    "nothing": "bold",
+}
+
+
+def detail_content(record: RunRecord) -> Content:
+    """Everything about one run, failures first: error, times, steps, files, warnings."""
+    parts: list[str | tuple[str, str]] = []
+
+    def line(text: str = "", style: str = "") -> None:
+        parts.append((text + "\n", style) if style else text + "\n")
+
+    def fact(label: str, value: str) -> None:
+        parts.append((f"{label:<14} ", "$foreground-muted"))
+        line(value)
+
+    line(status_text(record), _HEAD_STYLES.get(record.status, "bold"))
+    if record.status == "failed":
+        line(f"Fehler: {reason_text(record)}", "bold $text-error")
+    elif record.status == "skipped" and record.reason:
+        line(f"Grund: {record.reason}")
+    line()
+    fact("Schnittstelle", f"{record.config_name} ({record.config_id})")
+    fact("Lauf", record.id)
+    fact("Auslöser", TRIGGERS.get(record.trigger, record.trigger))
+    if record.due_at:
+        fact("Fällig", long_time(record.due_at))
+    fact("Beginn", long_time(record.started_at))
+    if record.finished_at:
+        took = duration(record.started_at, record.finished_at)
+        fact("Ende", f"{long_time(record.finished_at)}" + (f" (Dauer {took})" if took else ""))
+    elif record.status == "running":
+        fact("Ende", "läuft noch")
+    if record.attempts:
+        fact("Versuche", str(record.attempts))
+    if record.mail:
+        fact("E-Mail", record.mail)
+    if record.steps:
+        line()
+        line("Schritte", "bold")
+        for step in record.steps:
+            line(f"  · {step}")
+    if record.files:
+        line()
+        line(f"Dateien ({len(record.files)})", "bold")
+        for f in record.files:
+            line(f"  {f.get('name', '?')}")
+            if f.get("remote_path"):
+                line(f"    → {f['remote_path']}", "$foreground-muted")
+            sha = str(f.get("sha256") or "")
+            line(
+                f"    {thousands(int(f.get('size') or 0))} B · "
+                f"{thousands(int(f.get('rows') or 0))} Zeilen · "
+                f"Soll {euro(int(f.get('debit_cents') or 0))} · "
+                f"Haben {euro(int(f.get('credit_cents') or 0))}"
+                + (f" · SHA-256 {sha[:12]}…" if sha else "")
+            )
+    if record.warnings:
+        line()
+        line(f"Warnungen ({len(record.warnings)})", "bold $text-warning")
+        for warning in record.warnings:
+            line(f"  ! {warning}")
+    return Content.assemble(*parts).rstrip()
+
+
+# --- the table ------------------------------------------------------------------------------
+
+# (label, width, shown below 100 columns): the narrow set keeps what tells a failure apart,
+# Enter shows the rest. Schnittstelle and Schritt/Grund share what wider terminals add.
+COLUMNS: tuple[tuple[str, int, bool], ...] = (
+    ("Beginn", 15, True),
+    ("Schnittstelle", 16, True),
+    ("Auslöser", 10, False),
+    ("Status", 23, True),
+    ("Dateien", 7, False),
+    ("Zeilen", 8, False),
+    ("Schritt/Grund", 20, True),
+)
+_NAME, _STATUS, _REASON = 1, 3, 6
+_RIGHT = {4, 5}  # numbers right-aligned
+_NARROW_STATUS = 17  # "✗ fehlgeschlagen"; "○ nichts zu exportieren" is cropped
+_FULL_FROM = 108  # table width that shows every column without scrolling
+_GAP = 1
+
+
+def _fit(text: str, width: int, *, right: bool = False) -> str:
+    if cell_len(text) <= width:
+        pad = " " * (width - cell_len(text))
+        return pad + text if right else text + pad
+    return set_cell_size(text, width - 1) + "…"
+
+
+class RunTable(ScrollView, can_focus=True):
+    """Runs as lines (Line API, draws only the visible rows, like ConfigTable), with the
+    status cells styled by component classes."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "run-table--header",
+        "run-table--cursor",
+        "run-table--odd",
+        "run-table--ok",
+        "run-table--failed",
+        "run-table--running",
+        "run-table--skipped",
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select", "Details", key_display="⏎"),
+        Binding("up", "move(-1)", show=False),
+        Binding("down", "move(1)", show=False),
+        Binding("pageup", "page(-1)", show=False),
+        Binding("pagedown", "page(1)", show=False),
+        Binding("home", "move_to(0)", show=False),
+        Binding("end", "move_to(-1)", show=False),
+    ]
+
+    class Highlighted(Message):
+        def __init__(self, table: RunTable, key: str | None) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> RunTable:
+            return self.table
+
+    class Selected(Message):
+        """Enter or a click on the current row: the run's details."""
+
+        def __init__(self, table: RunTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> RunTable:
+            return self.table
+
+    cursor_row: reactive[int] = reactive(0)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._rows: list[RunRow] = []
+        self._index: dict[str, int] = {}
+        self._columns: list[int] = [n for n, (_, _, narrow) in enumerate(COLUMNS) if narrow]
+        self._widths: dict[int, int] = {n: w for n, (_, w, _) in enumerate(COLUMNS)}
+        self._line_width = self._measure()
+        self._highlighted: str | None = None
+
+    # --- data -----------------------------------------------------------------------------
+
+    def show(self, rows: Sequence[RunRow], keep: str | None) -> None:
+        """Replace the rows; the cursor stays on the run `keep` if it is shown."""
+        self._rows = list(rows)
+        self._index = {row.key: n for n, row in enumerate(self._rows)}
+        self._update_virtual_size()
+        self.cursor_row = self._index.get(keep, 0) if keep is not None else 0
+        self._scroll_cursor_visible()
+        self._announce()
+        self.refresh()
+
+    @property
+    def keys(self) -> list[str]:
+        return [row.key for row in self._rows]
+
+    @property
+    def row_count(self) -> int:
+        return len(self._rows)
+
+    def get_row(self, key: str) -> RunRow:
+        return self._rows[self._index[key]]
+
+    @property
+    def current(self) -> RunRow | None:
+        if not self._rows:
+            return None
+        return self._rows[min(self.cursor_row, len(self._rows) - 1)]
+
+    @property
+    def current_key(self) -> str | None:
+        row = self.current
+        return row.key if row else None
+
+    def move_to_key(self, key: str) -> None:
+        if key in self._index:
+            self.cursor_row = self._index[key]
+
+    @property
+    def column_labels(self) -> list[str]:
+        return [COLUMNS[n][0] for n in self._columns]
+
+    # --- layout ---------------------------------------------------------------------------
+
+    def _measure(self) -> int:
+        return sum(self._widths[n] + _GAP for n in self._columns)
+
+    def _layout(self, width: int) -> None:
+        full = width >= _FULL_FROM
+        self._columns = [n for n, (_, _, narrow) in enumerate(COLUMNS) if full or narrow]
+        widths = {n: w for n, (_, w, _) in enumerate(COLUMNS)}
+        if not full:
+            widths[_STATUS] = _NARROW_STATUS
+            widths[_NAME] = 14
+        fixed = sum(widths[n] + _GAP for n in self._columns)
+        spare = max(0, width - fixed - 1)
+        # A third of the spare room to the name (up to 30 cells), the rest to the reason.
+        extra_name = min(spare // 3, max(0, 30 - widths[_NAME]))
+        widths[_NAME] += extra_name
+        widths[_REASON] += spare - extra_name
+        self._widths = widths
+        self._line_width = self._measure()
+
+    def on_resize(self) -> None:
+        self._layout(self.scrollable_content_region.width)
+        self._update_virtual_size()
+        self._scroll_cursor_visible()
+        self.refresh()
+
+    def _update_virtual_size(self) -> None:
+        self.virtual_size = Size(self._line_width, len(self._rows) + 1)  # + header
+
+    # --- cursor ---------------------------------------------------------------------------
+
+    def validate_cursor_row(self, row: int) -> int:
+        return max(0, min(row, len(self._rows) - 1))
+
+    def watch_cursor_row(self) -> None:
+        self._scroll_cursor_visible()
+        self._announce()
+        self.refresh()
+
+    def _announce(self) -> None:
+        key = self.current_key
+        if key != self._highlighted:
+            self._highlighted = key
+            self.post_message(self.Highlighted(self, key))
+
+    def _scroll_cursor_visible(self) -> None:
+        rows_shown = max(1, self.scrollable_content_region.height - 1)
+        top = round(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + rows_shown:
+            self.scroll_to(y=self.cursor_row - rows_shown + 1, animate=False, immediate=True)
+
+    def action_move(self, delta: int) -> None:
+        self.cursor_row += delta
+
+    def action_page(self, direction: int) -> None:
+        self.cursor_row += direction * max(1, self.scrollable_content_region.height - 2)
+
+    def action_move_to(self, row: int) -> None:
+        self.cursor_row = row if row >= 0 else len(self._rows) - 1
+
+    def action_select(self) -> None:
+        if (key := self.current_key) is not None:
+            self.post_message(self.Selected(self, key))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y == 0:
+            return
+        row = round(self.scroll_y) + offset.y - 1
+        if not 0 <= row < len(self._rows):
+            return
+        if row == self.cursor_row:
+            self.action_select()
+        self.cursor_row = row
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    # --- rendering ------------------------------------------------------------------------
+
+    def _cell_style(self, status: str, column: int) -> Style | None:
+        if status == "skipped":
+            return self.get_component_rich_style("run-table--skipped", partial=True)
+        if column == _STATUS or (column == _REASON and status == "failed"):
+            name = f"run-table--{status}"
+            if name in self.COMPONENT_CLASSES:
+                return self.get_component_rich_style(name, partial=True)
+        return None
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        scroll_x = round(self.scroll_x)
+        gap = " " * _GAP
+        if y == 0:  # the header stays while the rows scroll
+            style = self.get_component_rich_style("run-table--header")
+            text = "".join(
+                gap + _fit(COLUMNS[n][0], self._widths[n], right=n in _RIGHT) for n in self._columns
+            )
+            return self._strip([Segment(text, style)], style, scroll_x, width)
+        index = round(self.scroll_y) + y - 1
+        base = self.rich_style
+        if index >= len(self._rows):
+            return Strip.blank(width, base)
+        row = self._rows[index]
+        cursor = index == self.cursor_row
+        if cursor:
+            line_style = base + self.get_component_rich_style("run-table--cursor")
+        elif index % 2:
+            line_style = base + self.get_component_rich_style("run-table--odd")
+        else:
+            line_style = base
+        segments: list[Segment] = []
+        for n in self._columns:
+            segments.append(Segment(gap, line_style))
+            text = _fit(row.cells[n], self._widths[n], right=n in _RIGHT)
+            cell = self._cell_style(row.status, n)
+            if cell is None:
+                segments.append(Segment(text, line_style))
+            elif cursor:
+                # On the cursor only weight and dimness: its colours keep the contrast.
+                segments.append(Segment(text, line_style + Style(bold=cell.bold, dim=cell.dim)))
+            else:
+                segments.append(Segment(text, line_style + cell))
+        return self._strip(segments, line_style, scroll_x, width)
+
+    def _strip(self, segments: list[Segment], fill: Style, scroll_x: int, width: int) -> Strip:
+        length = max(self._line_width, scroll_x + width)
+        strip = Strip(segments).extend_cell_length(length, fill)
+        return strip.crop(scroll_x, scroll_x + width)
+
+
+# --- the detail -----------------------------------------------------------------------------
+
+
+class RunDetail(Vertical):
+    """One run: a title row with "Erneut ausführen", then the scrollable detail text."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="run-detail")
+        self.record: RunRecord | None = None
+        self.text = ""  # the detail as plain text (tests)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="run-detail-head"):
+            yield Label("", classes="run-detail-title", markup=False)
+            yield Button("Erneut ausführen", id="rerun", compact=True, disabled=True)
+        with VerticalScroll(classes="run-detail-scroll"):
+            yield Static("", classes="run-detail-body")
+
+    def show(self, record: RunRecord | None, *, empty: str = "Kein Lauf ausgewählt.") -> None:
+        if record == self.record and self.record is not None:
+            return  # same data: no repaint, the scroll position stays
+        self.record = record
+        title = self.query_one(".run-detail-title", Label)
+        body = self.query_one(".run-detail-body", Static)
+        self.query_one("#rerun", Button).disabled = record is None
+        if record is None:
+            title.update("")
+            body.update(empty)
+            self.text = empty
+            return
+        title.update(f"Lauf vom {long_time(record.started_at)}")
+        content = detail_content(record)
+        body.update(content)
+        self.text = content.plain
+
+
+class RunDetailScreen(Screen[bool]):
+    """A run's details on a screen of their own (Enter in the Protokoll; the only detail
+    view at 80×24). It follows its run live; returns True for "Erneut ausführen"."""
+
+    CSS_PATH = "protocol.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Zurück"),
+        Binding("e", "rerun", "Erneut ausführen"),
+    ]
+
+    class Reloaded(Message):
+        def __init__(self, record: RunRecord | None) -> None:
+            super().__init__()
+            self.record = record
+
+    def __init__(self, record: RunRecord) -> None:
+        super().__init__()
+        self.record = record
+        self._signal: Hashable = object()
+        self.sub_title = f"Protokoll: {record.config_name}"
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Middle(), Center():
-            yield Label("Protokoll folgt", id="protocol-placeholder")
+        yield RunDetail(id="run-detail")
         yield SteadyFooter()
+
+    def on_mount(self) -> None:
+        detail = self.query_one(RunDetail)
+        detail.show(self.record)
+        detail.query_one(".run-detail-scroll").focus()
+        self._signal = buchex(self).workspace.runs.stamp()
+        self.set_interval(POLL_SECONDS, self._poll)
+
+    def _poll(self) -> None:
+        if not self.is_current:
+            return
+        signal = buchex(self).workspace.runs.stamp()
+        if signal != self._signal:
+            self._signal = signal if _settled(signal) else object()
+            self._reload()
+
+    @work(thread=True, exclusive=True, group="reload")
+    def _reload(self) -> None:
+        runs = buchex(self).workspace.runs.runs(self.record.config_id)
+        self.post_message(self.Reloaded(next((r for r in runs if r.id == self.record.id), None)))
+
+    @on(Reloaded)
+    def _reloaded(self, message: Reloaded) -> None:
+        if message.record is not None:
+            self.record = message.record
+            self.query_one(RunDetail).show(message.record)
+
+    @on(Button.Pressed, "#rerun")
+    def action_rerun(self) -> None:
+        self.dismiss(True)
+
+    def action_back(self) -> None:
+        self.dismiss(False)
+
+
+def _settled(stamp: int | None) -> bool:
+    """False while a directory stamp is so young that a second change could share it."""
+    return stamp is None or time.time_ns() - stamp > FRESH_NS
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+class RunLoader:
+    """All runs, newest first, re-reading only run files whose stamp changed (a busy daemon
+    rewrites one config's file per progress step; the others stay parsed). One load at a
+    time: reloads are started from a timer and may overlap otherwise."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self._lock = threading.Lock()
+        self._files: dict[str, tuple[object, list[RunRow]]] = {}
+        self._store_stamp: object = object()
+        self._names: dict[str, str] = {}
+
+    def load(self) -> tuple[list[RunRow], dict[str, str]]:
+        with self._lock:
+            runs_dir = self.ws.runs.dir
+            paths = sorted(runs_dir.glob("*.json")) if runs_dir.exists() else []
+            files: dict[str, tuple[object, list[RunRow]]] = {}
+            for path in paths:
+                config_id = path.stem
+                stamp = Store(path).stamp()
+                cached = self._files.get(config_id)
+                if cached is not None and cached[0] == stamp:
+                    files[config_id] = cached
+                else:
+                    rows = [make_row(r) for r in self.ws.runs.runs(config_id)]
+                    files[config_id] = (stamp, rows)
+            self._files = files
+            rows = sorted(
+                (row for _, file_rows in files.values() for row in file_rows),
+                key=lambda row: row.key,
+                reverse=True,
+            )
+            store_stamp = self.ws.store.stamp()
+            if store_stamp != self._store_stamp:
+                self._names = {c.id: c.name or c.id for c in self.ws.list_configs()}
+                self._store_stamp = store_stamp
+            return rows, dict(self._names)
+
+
+def config_options(rows: Iterable[RunRow], names: dict[str, str]) -> list[tuple[str, str]]:
+    """Select options: every config, plus configs only the runs still name (deleted)."""
+    options = dict(names)
+    for row in rows:
+        options.setdefault(row.record.config_id, f"{row.record.config_name} (gelöscht)")
+    return sorted(((label, cid) for cid, label in options.items()), key=lambda o: o[0].casefold())
+
+
+class ProtocolScreen(ManualRunScreen):
+    CSS_PATH = "protocol.tcss"
+    SUB_TITLE = "Protokoll"
+    # A third width step: from 170 columns the detail sits right of the table.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide"), (170, "-xwide")]  # noqa: RUF012
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Zurück"),
+        Binding("e", "rerun", "Erneut ausführen"),
+        Binding("f", "toggle_failed", "Nur Fehler"),
+        Binding("slash", "focus_config_filter", "Schnittstelle", key_display="/"),
+    ]
+
+    class Loaded(Message):
+        def __init__(
+            self,
+            rows: list[RunRow] | None,
+            names: dict[str, str] | None = None,
+            error: str | None = None,
+        ) -> None:
+            super().__init__()
+            self.rows = rows
+            self.names = names or {}
+            self.error = error
+
+    def __init__(self, config_id: str | None = None) -> None:
+        super().__init__()
+        self.config_id = config_id  # the Schnittstelle filter (None: all)
+        self.rows: list[RunRow] = []
+        self.loaded = False
+        self._loader: RunLoader | None = None
+        self._signal: Hashable = object()
+        self._options: list[tuple[str, str]] = []
+        self._shown_keys: list[str] = []
+        # After "Erneut ausführen": the config and the runs it had, to move to the new one.
+        self._follow: tuple[str, frozenset[str]] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="protocol-filters"):
+            initial = [(self.config_id, self.config_id)] if self.config_id else []
+            yield Select(
+                initial,
+                prompt="Alle Schnittstellen",
+                value=self.config_id or Select.NULL,
+                id="config-filter",
+            )
+            yield Checkbox("Nur Fehler", id="only-failed", compact=True)
+        with Container(id="protocol-body"):
+            yield RunTable(id="runs")
+            yield RunDetail(id="run-pane")
+        yield Label("", id="protocol-status", markup=False)
+        yield SteadyFooter()
+
+    def on_mount(self) -> None:
+        self._loader = RunLoader(buchex(self).workspace)
+        self.query_one(RunTable).focus()
+        self.set_interval(POLL_SECONDS, self._poll)
+        self._poll()
+
+    # --- loading ------------------------------------------------------------------------
+
+    def _poll(self) -> None:
+        if not self.is_current and self.loaded:
+            return  # covered (e.g. by a run's details): catch up on resume
+        ws = buchex(self).workspace
+        runs = ws.runs.stamp()
+        signal = (runs, ws.store.stamp())
+        if signal != self._signal:
+            self._signal = signal if _settled(runs) else object()
+            self.reload()
+
+    def on_screen_resume(self) -> None:
+        self._poll()
+
+    @work(thread=True, exclusive=True, group="reload")
+    def reload(self) -> None:
+        assert self._loader is not None
+        try:
+            rows, names = self._loader.load()
+        except Exception as exc:
+            self.post_message(self.Loaded(None, error=f"Protokoll nicht lesbar: {exc}"))
+            return
+        self.post_message(self.Loaded(rows, names))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        status = self.query_one("#protocol-status", Label)
+        if message.rows is None:
+            status.update(message.error or "")
+            status.add_class("-error")
+            self.notify(message.error or "", severity="error", markup=False)
+            return
+        status.remove_class("-error")
+        self.rows = message.rows
+        self.loaded = True
+        self._set_options(config_options(self.rows, message.names))
+        keep = self._followed() or self.query_one(RunTable).current_key
+        self.refresh_rows(force=True, keep=keep)
+
+    def _followed(self) -> str | None:
+        """The new run after "Erneut ausführen", once it is there."""
+        if self._follow is None:
+            return None
+        config_id, known = self._follow
+        new = next(
+            (r.key for r in self.rows if r.record.config_id == config_id and r.key not in known),
+            None,
+        )
+        if new is not None:
+            self._follow = None
+        return new
+
+    def _set_options(self, options: list[tuple[str, str]]) -> None:
+        if options == self._options:
+            return
+        self._options = options
+        select: Select[str] = self.query_one("#config-filter", Select)
+        if self.config_id and self.config_id not in {cid for _, cid in options}:
+            options = [*options, (self.config_id, self.config_id)]
+        with self.prevent(Select.Changed):
+            select.set_options(options)
+            select.value = self.config_id or Select.NULL
+
+    # --- filtering ----------------------------------------------------------------------
+
+    @property
+    def only_failed(self) -> bool:
+        return self.query_one("#only-failed", Checkbox).value
+
+    def filtered(self) -> list[RunRow]:
+        failed, config_id = self.only_failed, self.config_id
+        return [
+            row
+            for row in self.rows
+            if (not failed or row.status == "failed")
+            and (config_id is None or row.record.config_id == config_id)
+        ]
+
+    def refresh_rows(self, *, force: bool = False, keep: str | None = None) -> None:
+        table = self.query_one(RunTable)
+        matching = self.filtered()
+        shown = matching[:MAX_ROWS]
+        keys = [row.key for row in shown]
+        if force or keys != self._shown_keys:
+            table.show(shown, keep or table.current_key)
+            self._shown_keys = keys
+        self._show_detail()
+        self.query_one("#protocol-status", Label).update(self._status_text(shown, matching))
+        name = dict((cid, label) for label, cid in self._options).get(self.config_id or "")
+        self.sub_title = f"Protokoll: {name}" if name else "Protokoll"
+
+    def _status_text(self, shown: list[RunRow], matching: list[RunRow]) -> str:
+        total = len(self.rows)
+        if not total:
+            return "Noch keine Läufe – r in der Liste führt eine Schnittstelle aus."
+        if not matching:
+            return f"Keine Läufe für diesen Filter (insgesamt {total})."
+        if len(matching) == total:
+            text = f"{len(matching)} Läufe"
+        else:
+            text = f"{len(matching)} von {total} Läufen"
+        if len(shown) < len(matching):
+            text += f", die neuesten {len(shown)} angezeigt"
+        failed = sum(1 for row in matching if row.status == "failed")
+        running = sum(1 for row in matching if row.status == "running")
+        if failed:
+            text += f" · {failed} fehlgeschlagen"
+        if running:
+            text += f" · {running} {'läuft' if running == 1 else 'laufen'}"
+        return text
+
+    @on(Checkbox.Changed, "#only-failed")
+    def _failed_changed(self) -> None:
+        self.refresh_rows()
+
+    @on(Select.Changed, "#config-filter")
+    def _config_changed(self, event: Select.Changed) -> None:
+        value = event.value if isinstance(event.value, str) else None
+        if value != self.config_id:
+            self.config_id = value
+            self.refresh_rows()
+
+    def action_toggle_failed(self) -> None:
+        self.query_one("#only-failed", Checkbox).toggle()
+
+    def action_focus_config_filter(self) -> None:
+        self.query_one("#config-filter", Select).focus()
+
+    # --- detail and actions -------------------------------------------------------------
+
+    def _show_detail(self) -> None:
+        row = self.query_one(RunTable).current
+        empty = "Noch keine Läufe." if not self._shown_keys else "Kein Lauf ausgewählt."
+        self.query_one(RunDetail).show(row.record if row else None, empty=empty)
+
+    @on(RunTable.Highlighted)
+    def _highlighted(self) -> None:
+        self._show_detail()
+
+    @on(RunTable.Selected)
+    def _selected(self, event: RunTable.Selected) -> None:
+        row = self.query_one(RunTable).get_row(event.key)
+
+        def closed(rerun: bool | None) -> None:
+            if rerun:
+                self._rerun(row.record)
+
+        self.app.push_screen(RunDetailScreen(row.record), closed)
+
+    @on(Button.Pressed, "#rerun")
+    def action_rerun(self) -> None:
+        row = self.query_one(RunTable).current
+        if row is None:
+            self.notify("Kein Lauf ausgewählt.", severity="warning")
+            return
+        self._rerun(row.record)
+
+    def _rerun(self, record: RunRecord) -> None:
+        if self.can_run_now():
+            self.start_run(record.config_id, record.config_name or record.config_id)
+
+    def run_started(self, config_id: str) -> None:
+        known = frozenset(r.key for r in self.rows if r.record.config_id == config_id)
+        self._follow = (config_id, known)
+
+    def run_finished(self, config_id: str) -> None:
+        self._poll()
+
+    def shown_ids(self) -> list[str]:
+        """Run ids in table order (tests)."""
+        return self.query_one(RunTable).keys

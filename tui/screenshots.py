@@ -1,0 +1,126 @@
+"""`python -m tui.screenshots DIR` (`make screenshots`): an SVG of every screen, made from
+the demo data (the same books, configs and servers as `buchex demo`).
+
+Two real runs go first, one that delivers and one that fails, so the Protokoll shows both.
+The clock is fixed, so the pictures change only when a screen does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from engine.audit import current_actor
+from engine.demo import DemoServers, ftp_server, prepare, quiet_servers, smtp_sink
+from engine.paths import DataDir
+from engine.runner import RunOptions, run_config
+from engine.workspace import Workspace
+from tui.app import BuchexApp
+from tui.wiring import engine_hooks
+
+SIZE = (120, 40)
+NOW = dt.datetime(2026, 11, 24, 9, 15).astimezone()
+
+
+class _FixedClock:
+    def now(self) -> dt.datetime:
+        return NOW
+
+
+async def _settle(pilot: Pilot[Any]) -> None:
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+Step = Callable[[Pilot[Any]], Awaitable[None]]
+
+
+async def _keys(pilot: Pilot[Any], *keys: str) -> None:
+    await pilot.press(*keys)
+    await _settle(pilot)
+
+
+def _section(name: str) -> Step:
+    async def show(pilot: Pilot[Any]) -> None:
+        pilot.app.screen.query_one(f"#section-{name}").scroll_visible(animate=False, top=True)
+        await _settle(pilot)
+
+    return show
+
+
+# (file name, keys/steps that lead there from the previous shot)
+SHOTS: list[tuple[str, list[str | Step]]] = [
+    ("01-schnittstellen", []),
+    ("02-editor-konfiguration", ["enter"]),
+    ("03-editor-ftp", [_section("ftp")]),
+    ("04-editor-ausfuehrungsdetails", [_section("ausfuehrungsdetails")]),
+    ("05-editor-e-mail", [_section("e-mail")]),
+    ("06-smtp-postausgangsserver", ["escape", "m"]),
+    ("07-sicherheit", ["escape", "s"]),
+    ("08-protokoll", ["escape", "p"]),
+    ("09-protokoll-nur-fehler", ["f"]),
+    ("10-lauf-details", ["enter"]),
+]
+
+
+async def _shoot(ws: Workspace, out: Path) -> list[str]:
+    app = BuchexApp(
+        ws,
+        actor=current_actor(),
+        clock=_FixedClock(),
+        hooks=engine_hooks(ws, clock=_FixedClock()),
+        cursor_blink=False,
+    )
+    made: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot)
+        for name, steps in SHOTS:
+            try:
+                for step in steps:
+                    if isinstance(step, str):
+                        await _keys(pilot, step)
+                    else:
+                        await step(pilot)
+            except Exception as exc:  # one screen that changed must not stop the rest
+                print(f"  {name}: übersprungen ({type(exc).__name__}: {exc})", file=sys.stderr)
+                continue
+            app.save_screenshot(f"{name}.svg", path=str(out))
+            made.append(name)
+    return made
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[0] if argv else "screenshots").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="buchex-screens-") as tmp:
+        root = Path(tmp)
+        ws = Workspace(DataDir.open(root / "home"))
+        quiet_servers(root / "servers.log")
+        (root / "ftp").mkdir()
+        (root / "mails").mkdir()
+        with ftp_server(root / "ftp") as ftp_port, smtp_sink(root / "mails") as smtp_port:
+            servers = DemoServers(ftp_port, root / "ftp", smtp_port, root / "mails")
+            prepare(ws, servers, today=NOW.date())
+            for cfg_id in ("stb-schroeder", "kanzlei-csv"):
+                run_config(
+                    ws,
+                    ws.get_config(cfg_id),
+                    RunOptions(trigger="manual", attempts=1),
+                    clock=lambda: NOW,
+                )
+            made = asyncio.run(_shoot(ws, out))
+    for name in made:
+        print(out / f"{name}.svg")
+    return 0 if len(made) == len(SHOTS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,135 @@
+"""The hooks of the real engine: `engine_hooks(ws)` makes `python -m tui` the working UI.
+
+Every hook runs in a worker thread (see `tui.hooks`). Answers and errors are German; an
+engine failure becomes an Exception whose text the UI shows as is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Hashable, Iterator
+from zoneinfo import ZoneInfo
+
+from engine.config import ExportConfig
+from engine.mailer import MailError, send_test_mail
+from engine.runner import RunOptions, run_config
+from engine.runs import RunRecord
+from engine.schedule import next_due, resolve_tz
+from engine.store import Store
+from engine.transports import test_connection
+from engine.workspace import Workspace
+from tui.hooks import Clock, Hooks, LastRun, SystemClock
+
+
+class _ZoneCache:
+    """The configured time zone, re-read only when the store changed: `next_due` runs once
+    per config on every list reload, and the settings live in the same (large) store file."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+        self._lock = threading.Lock()
+        self._stamp: object = object()
+        self._tz: ZoneInfo | None = None
+
+    def get(self) -> ZoneInfo:
+        stamp = self._ws.store.stamp()
+        with self._lock:
+            if self._tz is None or stamp != self._stamp:
+                self._tz = resolve_tz(self._ws.chain_settings().timezone)
+                self._stamp = stamp
+            return self._tz
+
+
+class _LastRunCache:
+    """The newest run per config, re-read only when that config's run file changed: the
+    list asks for every config on each reload, and the run store changes with every
+    progress step of a daemon run (a file holds up to 1000 runs)."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[object, RunRecord | None]] = {}
+
+    def get(self, cfg_id: str) -> RunRecord | None:
+        # runs/<config id>.json is RunStore's documented layout (engine/runs.py).
+        stamp = Store(self._ws.runs.dir / f"{cfg_id}.json").stamp()
+        with self._lock:
+            cached = self._cache.get(cfg_id)
+        if cached is not None and cached[0] == stamp and stamp is not None:
+            return cached[1]
+        record = self._ws.runs.last_run(cfg_id)
+        with self._lock:
+            self._cache[cfg_id] = (stamp, record)
+        return record
+
+
+def run_summary(record: RunRecord) -> str:
+    """A German one-liner for a finished manual run; failures raise instead (see run_now)."""
+    name = f"„{record.config_name}“"
+    if record.status == "ok":
+        rows = sum(int(f.get("rows", 0)) for f in record.files)
+        return f"{name}: erfolgreich – {len(record.files)} Datei(en), {rows} Zeilen übertragen."
+    return f"{name}: {record.label}."
+
+
+def engine_hooks(ws: Workspace, *, clock: Clock | None = None) -> Hooks:
+    """Hooks backed by the engine for `ws`. `clock` (default: the system's) is what runs,
+    schedules and test dates use; pass the app's clock so that both agree."""
+    clock = clock or SystemClock()
+    zone = _ZoneCache(ws)
+    last_runs = _LastRunCache(ws)
+
+    def due(cfg: ExportConfig) -> dt.datetime | None:
+        return next_due(cfg, clock.now(), tz=zone.get())
+
+    def last_run(cfg_id: str) -> LastRun | None:
+        record = last_runs.get(cfg_id)
+        if record is None:
+            return None
+        when = record.finished_at if record.status != "running" else None
+        return record.label, dt.datetime.fromisoformat(when or record.started_at)
+
+    def run_now(cfg_id: str, force: bool) -> str | None:
+        cfg = ws.get_config(cfg_id)
+        # OutsideWindow (force False, outside 06:00–22:00) propagates with its German text:
+        # the UI asks before it passes force, so this only happens if the clocks disagree.
+        record = run_config(ws, cfg, RunOptions(trigger="manual", force=force), clock=clock.now)
+        if record.status == "failed":
+            raise RuntimeError(f"fehlgeschlagen – {record.step}: {record.reason}")
+        if record.status == "skipped":
+            raise RuntimeError(f"übersprungen: {record.reason}")
+        return run_summary(record)
+
+    def connection_test(cfg: ExportConfig, trust: str | None = None) -> Iterator[object]:
+        # `trust` is the exact fingerprint the admin confirmed: a key swapped in between
+        # does not match it and still fails.
+        return test_connection(
+            cfg.target,
+            known_hosts=ws.data_dir.known_hosts_path,
+            trust_new_key=trust or False,
+            run_date=clock.now().astimezone(zone.get()).date(),
+            config_id=cfg.id or None,
+        )
+
+    def test_mail(address: str) -> str | None:
+        smtp = ws.smtp_settings()
+        if smtp is None or not smtp.host:
+            raise RuntimeError("Kein SMTP Postausgangsserver eingerichtet.")
+        try:
+            send_test_mail(smtp, address)
+        except MailError as exc:
+            raise RuntimeError(exc.message) from None
+        return f"Test-E-Mail an {address} gesendet (über {smtp.host}:{smtp.effective_port})"
+
+    def changes() -> Hashable:
+        return ws.runs.stamp()
+
+    return Hooks(
+        next_due=due,
+        last_run=last_run,
+        run_now=run_now,
+        test_connection=connection_test,
+        send_test_mail=test_mail,
+        changes=changes,
+    )
