@@ -34,11 +34,17 @@ from pathlib import Path
 from bench.common import RESULT_PREFIX, ROOT, Figure, mark, parse_results, table
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("ledger_demo", "export_datev", "transfer", "daemon")
+ORDER = ("ledger_demo", "export_datev", "transfer", "daemon", "tui")
 QUICK_ROWS = 100_000
 FULL_ROWS = 1_000_000
 LEDGER_TARGET_S = 30.0  # bench/ledger_demo.py: "well under 30 s on a 2-core machine"
-TIMEOUT_S = {"ledger_demo": 600.0, "export_datev": 1800.0, "transfer": 600.0, "daemon": 900.0}
+TIMEOUT_S = {
+    "ledger_demo": 600.0,
+    "export_datev": 1800.0,
+    "transfer": 600.0,
+    "daemon": 900.0,
+    "tui": 600.0,
+}
 DEFAULT_TIMEOUT_S = 900.0  # another module of bench/
 
 

@@ -207,6 +207,17 @@ def quiet_servers(log_file: Path) -> None:
         server_log.propagate = False
 
 
+def _stop_on_hangup() -> None:
+    """A closed terminal (SIGHUP) or SIGTERM must stop the daemon too, not orphan it: the
+    daemon itself takes SIGHUP as "reload"."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, stop)
+
+
 def main(home: str | None) -> int:
     root = Path(home) if home else Path(tempfile.mkdtemp(prefix="buchex-demo-"))
     ws = Workspace(DataDir.open(root))
@@ -233,11 +244,18 @@ def main(home: str | None) -> int:
             started = threading.Event()
             runner = threading.Thread(target=_first_runs, args=(ws, started), daemon=True)
             runner.start()
+            tui: subprocess.Popen[bytes] | None = None
+            code = 1
+            _stop_on_hangup()
             try:
                 tui = subprocess.Popen([sys.executable, "-m", "tui", "--home", str(root)], env=env)
                 started.set()
                 code = tui.wait()
+            except KeyboardInterrupt:
+                pass  # closed terminal or SIGTERM: fall through to stopping everything
             finally:
+                if tui is not None and tui.poll() is None:
+                    tui.terminate()
                 daemon.send_signal(signal.SIGTERM)
                 try:
                     daemon.wait(timeout=40)

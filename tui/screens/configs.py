@@ -12,7 +12,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -92,6 +92,7 @@ class ConfigListScreen(ManualRunScreen):
         self._select: str | None = None  # row to put the cursor on after the next load
         self._shown_keys: list[str] = []
         self.loaded = False
+        self._filter_pending = False  # "/" seen; keys queued behind it go to the filter
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -217,7 +218,28 @@ class ConfigListScreen(ManualRunScreen):
         self.query_one(ConfigTable).focus()
 
     def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        self.set_focus(self.query_one("#filter", Input))
+
+    def on_key(self, event: events.Key) -> None:
+        # Keys typed together with "/" (fast typing, SSH, paste) are already queued for the
+        # table before the "/" binding could move the focus: they would fire list actions
+        # (r runs, q quits). So "/" is caught here as it bubbles up, and the printable keys
+        # queued behind it are typed into the filter.
+        query = self.query_one("#filter", Input)
+        if event.key == "slash" and not isinstance(self.focused, Input):
+            self._filter_pending = True
+            self.set_focus(query)
+        elif self._filter_pending and event.is_printable and event.character:
+            query.insert_text_at_cursor(event.character)
+        else:
+            self._filter_pending = False
+            return
+        event.stop()
+        event.prevent_default()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        if event.widget.id == "filter":
+            self._filter_pending = False
 
     def action_toggle_workstation(self) -> None:
         self.query_one("#with-workstation", Checkbox).toggle()
