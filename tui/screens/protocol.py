@@ -14,24 +14,16 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Iterable
 from typing import ClassVar
 
-from rich.cells import cell_len, set_cell_size
-from rich.segment import Segment
-from rich.style import Style
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import reactive
 from textual.screen import Screen
-from textual.scroll_view import ScrollView
-from textual.strip import Strip
 from textual.widgets import Button, Checkbox, Header, Label, Select, Static
 
 from engine.runs import RunRecord
@@ -41,6 +33,7 @@ from tui.formatting import DASH
 from tui.screens.form_screen import buchex
 from tui.screens.outside_window import ManualRunScreen
 from tui.widgets.footer import SteadyFooter
+from tui.widgets.run_table import RunRow, RunTable
 
 POLL_SECONDS = 0.5
 MAX_ROWS = 500  # newest runs shown; older ones stay in the store (and `buchex runs`)
@@ -120,22 +113,6 @@ def reason_text(record: RunRecord) -> str:
 
 def _rows_of(record: RunRecord) -> int:
     return sum(int(f.get("rows") or 0) for f in record.files)
-
-
-@dataclass(frozen=True)
-class RunRow:
-    """One run as the table shows it (cells built once per changed run file)."""
-
-    record: RunRecord
-    cells: tuple[str, ...]  # in COLUMNS order
-
-    @property
-    def key(self) -> str:
-        return self.record.id
-
-    @property
-    def status(self) -> str:
-        return self.record.status
 
 
 def make_row(record: RunRecord) -> RunRow:
@@ -222,268 +199,6 @@ def detail_content(record: RunRecord) -> Content:
         for warning in record.warnings:
             line(f"  ! {warning}")
     return Content.assemble(*parts).rstrip()
-
-
-# --- the table ------------------------------------------------------------------------------
-
-# (label, width, shown below 100 columns): the narrow set keeps what tells a failure apart,
-# Enter shows the rest. Schnittstelle and Schritt/Grund share what wider terminals add.
-COLUMNS: tuple[tuple[str, int, bool], ...] = (
-    ("Beginn", 15, True),
-    ("Schnittstelle", 16, True),
-    ("Auslöser", 10, False),
-    ("Status", 23, True),
-    ("Dateien", 7, False),
-    ("Zeilen", 8, False),
-    ("Schritt/Grund", 20, True),
-)
-_NAME, _STATUS, _REASON = 1, 3, 6
-_RIGHT = {4, 5}  # numbers right-aligned
-_NARROW_STATUS = 17  # "✗ fehlgeschlagen"; "○ nichts zu exportieren" is cropped
-_FULL_FROM = 108  # table width that shows every column without scrolling
-_GAP = 1
-
-
-def _fit(text: str, width: int, *, right: bool = False) -> str:
-    if cell_len(text) <= width:
-        pad = " " * (width - cell_len(text))
-        return pad + text if right else text + pad
-    return set_cell_size(text, width - 1) + "…"
-
-
-class RunTable(ScrollView, can_focus=True):
-    """Runs as lines (Line API, draws only the visible rows, like ConfigTable), with the
-    status cells styled by component classes."""
-
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "run-table--header",
-        "run-table--cursor",
-        "run-table--odd",
-        "run-table--ok",
-        "run-table--failed",
-        "run-table--running",
-        "run-table--skipped",
-    }
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select", "Details", key_display="⏎"),
-        Binding("up", "move(-1)", show=False),
-        Binding("down", "move(1)", show=False),
-        Binding("pageup", "page(-1)", show=False),
-        Binding("pagedown", "page(1)", show=False),
-        Binding("home", "move_to(0)", show=False),
-        Binding("end", "move_to(-1)", show=False),
-    ]
-
-    class Highlighted(Message):
-        def __init__(self, table: RunTable, key: str | None) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
-
-        @property
-        def control(self) -> RunTable:
-            return self.table
-
-    class Selected(Message):
-        """Enter or a click on the current row: the run's details."""
-
-        def __init__(self, table: RunTable, key: str) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
-
-        @property
-        def control(self) -> RunTable:
-            return self.table
-
-    cursor_row: reactive[int] = reactive(0)
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._rows: list[RunRow] = []
-        self._index: dict[str, int] = {}
-        self._columns: list[int] = [n for n, (_, _, narrow) in enumerate(COLUMNS) if narrow]
-        self._widths: dict[int, int] = {n: w for n, (_, w, _) in enumerate(COLUMNS)}
-        self._line_width = self._measure()
-        self._highlighted: str | None = None
-
-    # --- data -----------------------------------------------------------------------------
-
-    def show(self, rows: Sequence[RunRow], keep: str | None) -> None:
-        """Replace the rows; the cursor stays on the run `keep` if it is shown."""
-        self._rows = list(rows)
-        self._index = {row.key: n for n, row in enumerate(self._rows)}
-        self._update_virtual_size()
-        self.cursor_row = self._index.get(keep, 0) if keep is not None else 0
-        self._scroll_cursor_visible()
-        self._announce()
-        self.refresh()
-
-    @property
-    def keys(self) -> list[str]:
-        return [row.key for row in self._rows]
-
-    @property
-    def row_count(self) -> int:
-        return len(self._rows)
-
-    def get_row(self, key: str) -> RunRow:
-        return self._rows[self._index[key]]
-
-    @property
-    def current(self) -> RunRow | None:
-        if not self._rows:
-            return None
-        return self._rows[min(self.cursor_row, len(self._rows) - 1)]
-
-    @property
-    def current_key(self) -> str | None:
-        row = self.current
-        return row.key if row else None
-
-    def move_to_key(self, key: str) -> None:
-        if key in self._index:
-            self.cursor_row = self._index[key]
-
-    @property
-    def column_labels(self) -> list[str]:
-        return [COLUMNS[n][0] for n in self._columns]
-
-    # --- layout ---------------------------------------------------------------------------
-
-    def _measure(self) -> int:
-        return sum(self._widths[n] + _GAP for n in self._columns)
-
-    def _layout(self, width: int) -> None:
-        full = width >= _FULL_FROM
-        self._columns = [n for n, (_, _, narrow) in enumerate(COLUMNS) if full or narrow]
-        widths = {n: w for n, (_, w, _) in enumerate(COLUMNS)}
-        if not full:
-            widths[_STATUS] = _NARROW_STATUS
-            widths[_NAME] = 14
-        fixed = sum(widths[n] + _GAP for n in self._columns)
-        spare = max(0, width - fixed - 1)
-        # A third of the spare room to the name (up to 30 cells), the rest to the reason.
-        extra_name = min(spare // 3, max(0, 30 - widths[_NAME]))
-        widths[_NAME] += extra_name
-        widths[_REASON] += spare - extra_name
-        self._widths = widths
-        self._line_width = self._measure()
-
-    def on_resize(self) -> None:
-        self._layout(self.scrollable_content_region.width)
-        self._update_virtual_size()
-        self._scroll_cursor_visible()
-        self.refresh()
-
-    def _update_virtual_size(self) -> None:
-        self.virtual_size = Size(self._line_width, len(self._rows) + 1)  # + header
-
-    # --- cursor ---------------------------------------------------------------------------
-
-    def validate_cursor_row(self, row: int) -> int:
-        return max(0, min(row, len(self._rows) - 1))
-
-    def watch_cursor_row(self) -> None:
-        self._scroll_cursor_visible()
-        self._announce()
-        self.refresh()
-
-    def _announce(self) -> None:
-        key = self.current_key
-        if key != self._highlighted:
-            self._highlighted = key
-            self.post_message(self.Highlighted(self, key))
-
-    def _scroll_cursor_visible(self) -> None:
-        rows_shown = max(1, self.scrollable_content_region.height - 1)
-        top = round(self.scroll_y)
-        if self.cursor_row < top:
-            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
-        elif self.cursor_row >= top + rows_shown:
-            self.scroll_to(y=self.cursor_row - rows_shown + 1, animate=False, immediate=True)
-
-    def action_move(self, delta: int) -> None:
-        self.cursor_row += delta
-
-    def action_page(self, direction: int) -> None:
-        self.cursor_row += direction * max(1, self.scrollable_content_region.height - 2)
-
-    def action_move_to(self, row: int) -> None:
-        self.cursor_row = row if row >= 0 else len(self._rows) - 1
-
-    def action_select(self) -> None:
-        if (key := self.current_key) is not None:
-            self.post_message(self.Selected(self, key))
-
-    def on_click(self, event: events.Click) -> None:
-        offset = event.get_content_offset(self)
-        if offset is None or offset.y == 0:
-            return
-        row = round(self.scroll_y) + offset.y - 1
-        if not 0 <= row < len(self._rows):
-            return
-        if row == self.cursor_row:
-            self.action_select()
-        self.cursor_row = row
-
-    def on_focus(self) -> None:
-        self.refresh()
-
-    def on_blur(self) -> None:
-        self.refresh()
-
-    # --- rendering ------------------------------------------------------------------------
-
-    def _cell_style(self, status: str, column: int) -> Style | None:
-        if status == "skipped":
-            return self.get_component_rich_style("run-table--skipped", partial=True)
-        if column == _STATUS or (column == _REASON and status == "failed"):
-            name = f"run-table--{status}"
-            if name in self.COMPONENT_CLASSES:
-                return self.get_component_rich_style(name, partial=True)
-        return None
-
-    def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        scroll_x = round(self.scroll_x)
-        gap = " " * _GAP
-        if y == 0:  # the header stays while the rows scroll
-            style = self.get_component_rich_style("run-table--header")
-            text = "".join(
-                gap + _fit(COLUMNS[n][0], self._widths[n], right=n in _RIGHT) for n in self._columns
-            )
-            return self._strip([Segment(text, style)], style, scroll_x, width)
-        index = round(self.scroll_y) + y - 1
-        base = self.rich_style
-        if index >= len(self._rows):
-            return Strip.blank(width, base)
-        row = self._rows[index]
-        cursor = index == self.cursor_row
-        if cursor:
-            line_style = base + self.get_component_rich_style("run-table--cursor")
-        elif index % 2:
-            line_style = base + self.get_component_rich_style("run-table--odd")
-        else:
-            line_style = base
-        segments: list[Segment] = []
-        for n in self._columns:
-            segments.append(Segment(gap, line_style))
-            text = _fit(row.cells[n], self._widths[n], right=n in _RIGHT)
-            cell = self._cell_style(row.status, n)
-            if cell is None:
-                segments.append(Segment(text, line_style))
-            elif cursor:
-                # On the cursor only weight and dimness: its colours keep the contrast.
-                segments.append(Segment(text, line_style + Style(bold=cell.bold, dim=cell.dim)))
-            else:
-                segments.append(Segment(text, line_style + cell))
-        return self._strip(segments, line_style, scroll_x, width)
-
-    def _strip(self, segments: list[Segment], fill: Style, scroll_x: int, width: int) -> Strip:
-        length = max(self._line_width, scroll_x + width)
-        strip = Strip(segments).extend_cell_length(length, fill)
-        return strip.crop(scroll_x, scroll_x + width)
 
 
 # --- the detail -----------------------------------------------------------------------------
