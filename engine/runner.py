@@ -16,19 +16,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from engine.alerts import AlertState, RunOutcome, decide, deliver_alert
 from engine.cipher import CipherError
 from engine.config import ExportConfig
-from engine.export import ExportError, ExportResult, ExportWarning, export
 from engine.fields import WINDOW_END, WINDOW_START
-from engine.ledger import LedgerError
 from engine.runs import RunBusy, RunRecord, new_run_id
 from engine.schedule import resolve_tz
 from engine.transports import make_transport
 from engine.transports.base import TransportError, remote_folder
 from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    # engine.export and engine.ledger load SQLAlchemy: imported in `_export`, so that the
+    # TUI (which imports this module for `inside_window`) starts without it.
+    from engine.export import ExportResult, ExportWarning
 
 log = logging.getLogger("buchex.run")
 
@@ -173,6 +177,9 @@ def _progress(ws: Workspace, record: RunRecord, opts: RunOptions, line: str) -> 
 
 
 def _export(ws: Workspace, cfg: ExportConfig, out: Path, now: dt.datetime) -> ExportResult:
+    from engine.export import ExportError, export
+    from engine.ledger import LedgerError
+
     try:
         with ws.ledger() as ledger:
             return export(cfg, ledger, ws.runs.watermarks(cfg.id), out, now=now)

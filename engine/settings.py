@@ -6,9 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from engine.fields import (
     FieldSpec,
     Invalid,
@@ -48,6 +45,9 @@ def _p_url(raw: Any) -> Secret | None:
     secret = p_secret(raw)
     if secret is None or not secret:
         return secret
+    from sqlalchemy.engine import make_url  # not at import: SQLAlchemy is slow to load
+    from sqlalchemy.exc import ArgumentError
+
     try:
         make_url(secret.reveal())
     except ArgumentError as exc:

@@ -52,8 +52,13 @@ Stamp = tuple[int, int, int]
 
 
 class Store:
-    def __init__(self, path: Path, *, lock_timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: Path, *, lock_timeout: float = 30.0, first_keys: tuple[str, ...] = ()
+    ) -> None:
         self.path = path
+        # Tables written first in the file, in this order (e.g. small ones a reader wants
+        # without parsing the rest); the others follow in their usual order.
+        self._first_keys = first_keys
         # A short poll interval: contention is brief (one small JSON write), and the default
         # 50 ms would dominate the latency of concurrent writers.
         self._lock = FileLock(f"{path}.lock", timeout=lock_timeout, mode=0o600, poll_interval=0.002)
@@ -139,5 +144,8 @@ class Store:
         meta = data.setdefault(META, {}).setdefault("1", {})
         meta["schema"] = SCHEMA_VERSION
         meta["revision"] = int(meta.get("revision", 0)) + 1
+        if self._first_keys:
+            head = {k: data[k] for k in self._first_keys if k in data}
+            data = head | {k: v for k, v in data.items() if k not in head}
         payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         write_atomic(self.path, payload.encode("utf-8"))

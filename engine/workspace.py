@@ -12,7 +12,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinydb import Query
 
@@ -36,12 +36,16 @@ from engine.fields import (
     parse_values,
     unknown_keys,
 )
-from engine.ledger import Catalog, Ledger
 from engine.paths import DataDir
 from engine.runs import RunStore
 from engine.settings import CHAIN_FIELDS, SMTP_FIELDS, ChainSettings, SmtpSettings
 from engine.store import Stamp, Store
 from engine.users import User, check_name, check_password, hash_password, verify_password
+
+if TYPE_CHECKING:
+    # engine.ledger loads SQLAlchemy: imported where used, so that opening a workspace
+    # (the TUI's start, the CLI) does not pay for it.
+    from engine.ledger import Catalog, Ledger
 
 CONFIGS = "configs"
 SETTINGS = "settings"
@@ -61,6 +65,7 @@ class Workspace:
         self.audit = AuditLog(data_dir.audit_path)
         self.runs = RunStore(data_dir.runs_dir)
         self._settings_cache: tuple[Stamp | None, dict[str, Any]] | None = None
+        self._configs_cache: tuple[Stamp, dict[str, ExportConfig]] | None = None
 
     @classmethod
     def open(cls, home: str | None = None) -> Workspace:
@@ -73,6 +78,8 @@ class Workspace:
     # --- ledger --------------------------------------------------------------------------
 
     def ledger(self) -> Ledger:
+        from engine.ledger import Ledger
+
         url = self.chain_settings().ledger_url
         return Ledger.open(self.data_dir, url.reveal() if url else None)
 
@@ -89,18 +96,37 @@ class Workspace:
         fields = {k: v for k, v in doc.items() if k not in _STORE_ONLY}
         return parse_config(fields, catalog=None, decrypt=self.cipher.decrypt)
 
-    def list_configs(self) -> list[ExportConfig]:
+    def _configs(self) -> dict[str, ExportConfig]:
+        """Every stored config by id, parsed once per store version: the list reloads on
+        every change, and parsing 1000 configs takes a while. ExportConfig is frozen, so
+        the parsed objects are shared safely."""
+        stamp = self.store.stamp()
+        cached = self._configs_cache
+        if cached is not None and stamp is not None and cached[0] == stamp:
+            return cached[1]
         with self.store.snapshot() as db:
             docs = db.table(CONFIGS).all()
         configs = [self._load_config(d) for d in docs]
-        return sorted(configs, key=lambda c: ((c.name or "").casefold(), c.id))
+        configs.sort(key=lambda c: ((c.name or "").casefold(), c.id))
+        by_id = {c.id: c for c in configs}
+        if stamp is not None:
+            self._configs_cache = (stamp, by_id)
+        return by_id
+
+    def list_configs(self) -> list[ExportConfig]:
+        return list(self._configs().values())
 
     def get_config(self, cfg_id: str) -> ExportConfig:
-        with self.store.snapshot() as db:
-            doc = db.table(CONFIGS).get(Query().id == cfg_id)
-        if doc is None:
+        cached = self._configs_cache
+        if cached is not None and cached[0] == self.store.stamp():
+            cfg = cached[1].get(cfg_id)
+        else:  # parse just this one (one broken config does not hide the others)
+            with self.store.snapshot() as db:
+                doc = db.table(CONFIGS).get(Query().id == cfg_id)
+            cfg = None if doc is None else self._load_config(doc)
+        if cfg is None:
             raise NotFound(f"Schnittstelle „{cfg_id}“ gibt es nicht")
-        return self._load_config(doc)
+        return cfg
 
     def validate_configs(
         self, raws: Sequence[Mapping[str, Any]], catalog: Catalog | None = None

@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from engine.runs import RETENTION, RunBusy, RunRecord, RunStore, new_run_id
+from engine.runs import (
+    RETENTION,
+    RUNS,
+    RunBusy,
+    RunRecord,
+    RunStore,
+    RunSummary,
+    new_run_id,
+)
+from engine.store import Store, StoreError
 from tests.conftest import ROOT
 
 T0 = dt.datetime(2026, 11, 24, 6, 30, tzinfo=dt.UTC)
@@ -43,7 +52,7 @@ def test_finish_moves_watermarks_with_the_record(tmp_path: Path) -> None:
     assert runs.watermarks("stb") == {"1": 120, "2": 95}
     assert [r.status for r in runs.runs("stb")] == ["ok", "failed"]
     assert [r.status for r in runs.runs(failed=True)] == ["failed"]
-    assert runs.last_run("stb") == ok
+    assert runs.last_run("stb") == RunSummary(ok.id, "ok", ok.started_at, ok.finished_at)
 
 
 def test_retention_keeps_the_newest(tmp_path: Path) -> None:
@@ -54,6 +63,84 @@ def test_retention_keeps_the_newest(tmp_path: Path) -> None:
     assert len(kept) == RETENTION
     oldest_kept = new_run_id(T0 + dt.timedelta(minutes=5)).split("-")[0]
     assert kept[-1].id.startswith(oldest_kept)  # runs 0..4 were dropped
+
+
+def summary(r: RunRecord) -> RunSummary:
+    return RunSummary(r.id, r.status, r.started_at, r.finished_at)
+
+
+def test_last_run_summary_follows_start_update_finish(tmp_path: Path) -> None:
+    runs = RunStore(tmp_path / "runs")
+    assert runs.last_run("stb") is None and runs.last_runs() == {}
+    first = record(1, "running")
+    runs.start(first)
+    assert runs.last_run("stb") == summary(first)
+    first.steps.append("Buchungen gelesen")
+    first.attempts = 1
+    runs.update(first)
+    assert runs.last_run("stb") == summary(first)
+    first.status, first.finished_at = "failed", (T0 + dt.timedelta(minutes=2)).isoformat()
+    runs.finish(first, watermarks={"1": 5}, alert_state={"failures": 1})
+    assert runs.last_run("stb") == summary(first)
+    last = runs.last_run("stb")
+    assert last is not None and last.label == "fehlgeschlagen"
+    second = record(3, "running")
+    runs.start(second)
+    assert runs.last_run("stb") == summary(second)
+    # A late write for an older run does not take the summary back.
+    runs.update(first)
+    assert runs.last_run("stb") == summary(second)
+    second.status = "ok"
+    runs.finish(second)
+    assert runs.last_run("stb") == summary(second)
+    assert runs.watermarks("stb") == {"1": 5}  # the state doc keeps its other keys
+    assert runs.alert_state("stb") == {"failures": 1}
+    other = record(4, config_id="kasse")
+    runs.finish(other)
+    assert runs.last_runs() == {"stb": summary(second), "kasse": summary(other)}
+    # The summary matches a full scan.
+    assert runs.last_run("stb") == summary(runs.runs("stb")[0])
+
+
+def test_last_run_summary_survives_retention(tmp_path: Path) -> None:
+    runs = RunStore(tmp_path / "runs")
+    for n in range(RETENTION + 3):
+        runs.finish(record(n))
+    newest = runs.runs("stb")[0]
+    assert runs.last_run("stb") == summary(newest)
+    stamp = runs.file_stamp("stb")
+    runs.finish(record(RETENTION + 10, "failed"))
+    assert runs.file_stamp("stb") != stamp
+    last = runs.last_run("stb")
+    assert last == summary(runs.runs("stb")[0]) and last.status == "failed"
+
+
+def test_last_run_of_a_file_without_summary(tmp_path: Path) -> None:
+    """Files written before the summary existed: found by one pass over the records."""
+    runs = RunStore(tmp_path / "runs")
+    runs.dir.mkdir()
+    old, new = record(1), record(2, "failed")
+    with Store(runs.dir / "stb.json").transaction() as db:
+        db.table(RUNS).insert_multiple([vars(new), vars(old)])
+    assert runs.last_run("stb") == summary(new)
+    assert runs.last_runs() == {"stb": summary(new)}
+    runs.start(newer := record(3, "running"))  # the next write adds the summary
+    assert runs.last_run("stb") == summary(newer)
+    assert runs.file_stamp("nope") is None
+    (runs.dir / "kaputt.json").write_text('{"runs": {"1": ')
+    with pytest.raises(StoreError, match="beschädigt"):
+        runs.last_run("kaputt")
+
+
+def test_last_run_reads_only_the_head_of_the_file(tmp_path: Path) -> None:
+    runs = RunStore(tmp_path / "runs")
+    records = [record(n) for n in range(3)]
+    for r in records:
+        runs.finish(r)
+    assert (runs.dir / "stb.json").read_text().startswith('{"_meta":{"1":{"schema":1,')
+    with (runs.dir / "stb.json").open("a") as fh:
+        fh.write("damage after the head")  # not read: the summary comes first
+    assert runs.last_run("stb") == summary(records[-1])
 
 
 def test_stamp_changes_on_every_record(tmp_path: Path) -> None:

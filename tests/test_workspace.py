@@ -166,3 +166,32 @@ def test_settings_validation(ws: Workspace) -> None:
     assert chain.admins_may_reveal_passwords and ws.chain_settings().timezone == "Europe/Berlin"
     with pytest.raises(ValidationError, match="Zeitzone: „Mars/Olymp“ ist keine bekannte"):
         ws.save_chain_settings({"timezone": "Mars/Olymp"})
+
+
+def test_list_configs_parses_once_per_store_version(
+    ws: Workspace, demo_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.config import parse_config as real
+
+    ws.save_configs([demo_config(id="a", name="Bäcker"), demo_config(id="b", name="Apotheke")])
+    calls: list[str] = []
+
+    def counting(raw: Any, **kwargs: Any) -> Any:
+        calls.append(str(raw.get("id")))
+        return real(raw, **kwargs)
+
+    monkeypatch.setattr("engine.workspace.parse_config", counting)
+    first = ws.list_configs()
+    assert [c.id for c in first] == ["b", "a"] and len(calls) == 2
+    second = ws.list_configs()
+    assert second == first and second is not first  # a new list of the same configs
+    second.clear()
+    assert ws.get_config("a") is first[1] and ws.list_configs() == first
+    assert len(calls) == 2  # nothing parsed again
+    with pytest.raises(NotFound):
+        ws.get_config("nope")
+    # A change through another Workspace (another process) is seen.
+    other = Workspace(DataDir.open(demo_home))
+    other.delete_config("b")
+    assert [c.id for c in ws.list_configs()] == ["a"]
+    assert len(calls) == 3

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from engine.config import ExportConfig
 from engine.mailer import MailError, send_test_mail
 from engine.runner import RunOptions, run_config
-from engine.runs import RunRecord
+from engine.runs import RunRecord, RunSummary
 from engine.schedule import next_due, resolve_tz
-from engine.store import Store
+from engine.store import Stamp
 from engine.transports import test_connection
 from engine.workspace import Workspace
 from tui.hooks import Clock, Hooks, LastRun, SystemClock
@@ -44,16 +44,15 @@ class _ZoneCache:
 class _LastRunCache:
     """The newest run per config, re-read only when that config's run file changed: the
     list asks for every config on each reload, and the run store changes with every
-    progress step of a daemon run (a file holds up to 1000 runs)."""
+    progress step of a daemon run. (The read itself is cheap: RunStore keeps a summary.)"""
 
     def __init__(self, ws: Workspace) -> None:
         self._ws = ws
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[object, RunRecord | None]] = {}
+        self._cache: dict[str, tuple[Stamp | None, RunSummary | None]] = {}
 
-    def get(self, cfg_id: str) -> RunRecord | None:
-        # runs/<config id>.json is RunStore's documented layout (engine/runs.py).
-        stamp = Store(self._ws.runs.dir / f"{cfg_id}.json").stamp()
+    def get(self, cfg_id: str) -> RunSummary | None:
+        stamp = self._ws.runs.file_stamp(cfg_id)
         with self._lock:
             cached = self._cache.get(cfg_id)
         if cached is not None and cached[0] == stamp and stamp is not None:
