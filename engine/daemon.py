@@ -155,7 +155,7 @@ class Daemon:
 
     def reload(self, *, initial: bool = False) -> None:
         """Bring the jobs in line with the store; unchanged schedules keep their jobs."""
-        self.tz = resolve_tz(self.ws.chain_settings().timezone)
+        self.tz = self.ws.time_zone()
         seen = self._last_seen() if initial else None
         wanted = {c.id: c for c in self.ws.list_configs() if self.belongs(c)}
         for cfg_id in set(self.scheduler.config_ids()) - set(wanted):

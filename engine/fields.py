@@ -115,7 +115,7 @@ def field_specs(model: type[Any], prefix: str = "") -> list[FieldSpec]:
         path = f"{prefix}{f.name}"
         fs = f.metadata.get("spec")
         if fs is None:
-            nested = f.type if isinstance(f.type, type) else _resolve(model, f.name)
+            nested = _resolve(model, f.name)  # annotations are strings (PEP 563)
             if nested is not None and dataclasses.is_dataclass(nested):
                 out.extend(field_specs(nested, prefix=f"{path}."))
             continue

@@ -24,7 +24,6 @@ from engine.cipher import CipherError
 from engine.config import ExportConfig
 from engine.fields import WINDOW_END, WINDOW_START
 from engine.runs import RunBusy, RunRecord, new_run_id
-from engine.schedule import resolve_tz
 from engine.transports import make_transport
 from engine.transports.base import TransportError, remote_folder
 from engine.workspace import Workspace
@@ -87,7 +86,7 @@ def run_config(
 
     Raises OutsideWindow for a manual run outside the window without `force`."""
     opts = options or RunOptions()
-    tz = resolve_tz(ws.chain_settings().timezone)
+    tz = ws.time_zone()
     now = clock().astimezone(tz)
     if opts.trigger in ("manual", "cli") and not opts.force and not inside_window(now):
         raise OutsideWindow(

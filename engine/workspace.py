@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from tinydb import Query
 
@@ -38,6 +39,7 @@ from engine.fields import (
 )
 from engine.paths import DataDir
 from engine.runs import RunStore
+from engine.schedule import resolve_tz
 from engine.settings import CHAIN_FIELDS, SMTP_FIELDS, ChainSettings, SmtpSettings
 from engine.store import Stamp, Store
 from engine.users import User, check_name, check_password, hash_password, verify_password
@@ -65,6 +67,7 @@ class Workspace:
         self.audit = AuditLog(data_dir.audit_path)
         self.runs = RunStore(data_dir.runs_dir)
         self._settings_cache: tuple[Stamp | None, dict[str, Any]] | None = None
+        self._tz_cache: tuple[Stamp | None, ZoneInfo] | None = None
         self._configs_cache: tuple[Stamp, dict[str, ExportConfig]] | None = None
 
     @classmethod
@@ -230,6 +233,17 @@ class Workspace:
         values, _ = parse_values(SMTP_FIELDS, raw, None, self.cipher.decrypt)
         result: SmtpSettings = build_flat(SmtpSettings, values)
         return result
+
+    def time_zone(self) -> ZoneInfo:
+        """The configured zone (system zone if none), cached like the settings: the list
+        asks once per config on every reload, and the system zone means reading files."""
+        stamp = self.store.stamp()
+        cached = self._tz_cache
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        tz = resolve_tz(self.chain_settings().timezone)
+        self._tz_cache = (stamp, tz)
+        return tz
 
     def chain_settings(self) -> ChainSettings:
         raw = self._settings_doc().get("chain", {})

@@ -9,36 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Hashable, Iterator
-from zoneinfo import ZoneInfo
 
 from engine.config import ExportConfig
 from engine.mailer import MailError, send_test_mail
 from engine.runner import RunOptions, run_config
 from engine.runs import RunRecord, RunSummary
-from engine.schedule import next_due, resolve_tz
+from engine.schedule import next_due
 from engine.store import Stamp
 from engine.transports import test_connection
 from engine.workspace import Workspace
 from tui.hooks import Clock, Hooks, LastRun, SystemClock
-
-
-class _ZoneCache:
-    """The configured time zone, re-read only when the store changed: `next_due` runs once
-    per config on every list reload, and the settings live in the same (large) store file."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self._ws = ws
-        self._lock = threading.Lock()
-        self._stamp: object = object()
-        self._tz: ZoneInfo | None = None
-
-    def get(self) -> ZoneInfo:
-        stamp = self._ws.store.stamp()
-        with self._lock:
-            if self._tz is None or stamp != self._stamp:
-                self._tz = resolve_tz(self._ws.chain_settings().timezone)
-                self._stamp = stamp
-            return self._tz
 
 
 class _LastRunCache:
@@ -76,11 +56,10 @@ def engine_hooks(ws: Workspace, *, clock: Clock | None = None) -> Hooks:
     """Hooks backed by the engine for `ws`. `clock` (default: the system's) is what runs,
     schedules and test dates use; pass the app's clock so that both agree."""
     clock = clock or SystemClock()
-    zone = _ZoneCache(ws)
     last_runs = _LastRunCache(ws)
 
     def due(cfg: ExportConfig) -> dt.datetime | None:
-        return next_due(cfg, clock.now(), tz=zone.get())
+        return next_due(cfg, clock.now(), tz=ws.time_zone())
 
     def last_run(cfg_id: str) -> LastRun | None:
         record = last_runs.get(cfg_id)
@@ -107,7 +86,7 @@ def engine_hooks(ws: Workspace, *, clock: Clock | None = None) -> Hooks:
             cfg.target,
             known_hosts=ws.data_dir.known_hosts_path,
             trust_new_key=trust or False,
-            run_date=clock.now().astimezone(zone.get()).date(),
+            run_date=clock.now().astimezone(ws.time_zone()).date(),
             config_id=cfg.id or None,
         )
 

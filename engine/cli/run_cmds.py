@@ -14,7 +14,7 @@ from engine.cli.common import EXIT_FAILED, EXIT_INVALID, EXIT_OK, err, out, tabl
 from engine.export import ExportError, export, format_file_table
 from engine.runner import OutsideWindow, RunOptions, format_warning, run_config
 from engine.runs import RunRecord
-from engine.schedule import due_times, format_due_times, parse_moment, resolve_tz
+from engine.schedule import due_times, format_due_times, parse_moment
 from engine.transports.base import test_connection
 from engine.workspace import Workspace
 
@@ -107,7 +107,7 @@ def cmd_runs(ws: Workspace, args: argparse.Namespace) -> int:
 def cmd_export(ws: Workspace, args: argparse.Namespace) -> int:
     cfg = ws.get_config(args.id)
     args.out.mkdir(parents=True, exist_ok=True)
-    tz = resolve_tz(ws.chain_settings().timezone)
+    tz = ws.time_zone()
     with ws.ledger() as ledger:
         try:
             result = export(
@@ -173,7 +173,7 @@ def cmd_test(ws: Workspace, args: argparse.Namespace) -> int:
 
 def cmd_schedule(ws: Workspace, args: argparse.Namespace) -> int:
     cfg = ws.get_config(args.id)
-    tz = resolve_tz(ws.chain_settings().timezone)
+    tz = ws.time_zone()
     try:
         start = parse_moment(args.start, tz) if args.start else dt.datetime.now(tz)
     except ValueError as exc:

@@ -15,7 +15,6 @@ from textual.message import Message
 from textual.screen import Screen
 
 from engine.runner import inside_window
-from engine.schedule import resolve_tz
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.form_screen import buchex
 
@@ -86,7 +85,7 @@ class ManualRunScreen(Screen[None]):
         assert hook is not None
         try:
             if not force:
-                tz = resolve_tz(app.workspace.chain_settings().timezone)
+                tz = app.workspace.time_zone()
                 now = app.clock.now().astimezone(tz)
                 if not inside_window(now):
                     self.post_message(self.Ask(config_id, name, now))
