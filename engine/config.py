@@ -428,14 +428,16 @@ def _normalise(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _build(values: dict[str, Any], cfg_id: str) -> ExportConfig:
-    def sub(prefix: str) -> dict[str, Any]:
-        return {
-            k[len(prefix) + 1 :]: val for k, val in values.items() if k.startswith(prefix + ".")
-        }
-
-    top = {k: val for k, val in values.items() if "." not in k}
+    top: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {"target": {}, "interval": {}}
+    for path, val in values.items():
+        head, dot, rest = path.partition(".")
+        if dot:
+            nested[head][rest] = val
+        else:
+            top[path] = val
     return ExportConfig(
-        id=cfg_id, target=Target(**sub("target")), interval=Interval(**sub("interval")), **top
+        id=cfg_id, target=Target(**nested["target"]), interval=Interval(**nested["interval"]), **top
     )
 
 

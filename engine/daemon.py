@@ -36,12 +36,13 @@ from filelock import FileLock, Timeout
 
 from engine.config import ExportConfig
 from engine.paths import write_atomic
-from engine.runner import RunOptions, inside_window, run_config
+from engine.runner import RunOptions, run_config
 from engine.runs import RunRecord, new_run_id
 from engine.schedule import (
     Clock,
     ConfigScheduler,
     SystemClock,
+    inside_window,
     previous_due,
     resolve_tz,
     schedule_fingerprint,

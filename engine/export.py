@@ -51,7 +51,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from engine.formats import FORMATS, FileInfo, FileKind, FormatWriter
+from engine.formats import FileInfo, FileKind, FormatWriter, format_factories
 from engine.formats.datev import fiscal_year_start
 from engine.ledger import Booking, Catalog, Client, format_eur, format_int
 
@@ -472,7 +472,7 @@ def _writer(
     """The client's writer for format `name`, made once per run."""
     if name not in cache:
         try:
-            cache[name] = FORMATS[name](
+            cache[name] = format_factories()[name](
                 client=client,
                 catalog=catalog,
                 config_name=cfg.name or cfg.id,
@@ -496,9 +496,10 @@ def _clients(cfg: ExportConfig, catalog: Catalog) -> list[Client]:
 def _format_names(cfg: ExportConfig) -> dict[str, str]:
     main = cfg.format or "datev"
     incoming = cfg.incoming_format or main
+    known = format_factories()
     for name in (main, incoming):
-        if name not in FORMATS:
-            raise ExportError(f"Format „{name}“ ist unbekannt (bekannt: {', '.join(FORMATS)})")
+        if name not in known:
+            raise ExportError(f"Format „{name}“ ist unbekannt (bekannt: {', '.join(known)})")
     return {"bookings": main, "incoming": incoming}
 
 

@@ -22,15 +22,15 @@ from zoneinfo import ZoneInfo
 from engine.alerts import AlertState, RunOutcome, decide, deliver_alert
 from engine.cipher import CipherError
 from engine.config import ExportConfig
-from engine.fields import WINDOW_END, WINDOW_START
 from engine.runs import RunBusy, RunRecord, new_run_id
+from engine.schedule import inside_window
 from engine.transports import make_transport
 from engine.transports.base import TransportError, remote_folder
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
     # engine.export and engine.ledger load SQLAlchemy: imported in `_export`, so that the
-    # TUI (which imports this module for `inside_window`) starts without it.
+    # TUI (whose hooks import this module) starts without it.
     from engine.export import ExportResult, ExportWarning
 
 log = logging.getLogger("buchex.run")
@@ -69,10 +69,6 @@ class _Failed(Exception):
 
 def _now_local() -> dt.datetime:
     return dt.datetime.now().astimezone()
-
-
-def inside_window(moment: dt.datetime) -> bool:
-    return WINDOW_START <= moment.time().replace(second=0, microsecond=0) <= WINDOW_END
 
 
 def run_config(

@@ -576,8 +576,14 @@ class _ConfigJob(schedule.Job):
         self.next_run = next_due(self.cfg, after, tz=self.tz)
 
 
+def inside_window(moment: dt.datetime) -> bool:
+    """Whether `moment` (local time) lies in 06:00–22:00 (SPEC §3), to the minute: the whole
+    22:00 minute is inside, as the 22:00 slot is."""
+    return WINDOW_START <= moment.time().replace(second=0, microsecond=0) <= WINDOW_END
+
+
 def _inside_window(moment: dt.datetime, tz: ZoneInfo) -> bool:
-    return WINDOW_START <= moment.astimezone(tz).time() <= WINDOW_END
+    return inside_window(moment.astimezone(tz))
 
 
 _WINDOW_OPENINGS = _Plan(slots=(WINDOW_START,), weekdays=None, month_day=None, start=None)

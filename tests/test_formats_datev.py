@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.formats import FORMAT_CHOICES, FORMATS
+from engine.formats import FORMAT_CHOICES, format_factories
 from engine.formats.csv_format import CsvFormat
 from engine.formats.datev import (
     AUTOMATIC_ACCOUNTS,
@@ -110,7 +110,8 @@ def fields(row: list[Any]) -> dict[str, Any]:
 
 def test_registry_matches_the_config_choices() -> None:
     assert FORMAT_CHOICES == (("datev", "DATEV-Format"), ("csv", "CSV (UTF-8)"))
-    assert dict(FORMATS) == {"datev": DatevFormat, "csv": CsvFormat}
+    assert format_factories() == {"datev": DatevFormat, "csv": CsvFormat}
+    assert set(format_factories()) == {name for name, _ in FORMAT_CHOICES}
 
 
 # --------------------------------------------------------------------------- header

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -261,6 +262,50 @@ async def test_list_columns(seeded: Workspace) -> None:
         ]
         assert table.get_row("wuerzburg-kasse")[4:6] == ["alle 15 Min.", "–"]
         assert table.get_row("weiss-monatlich")[4] == "monatl. am 15. 07:00"
+
+
+@pilot_test
+async def test_rows_come_first_and_the_slow_cells_follow(seeded: Workspace) -> None:
+    """The list draws its rows before the schedule, run history and ledger are asked; those
+    cells show "…" until the second pass has them, and a reload that changes nothing keeps
+    the rows as they are."""
+    release = threading.Event()
+    due = dt.datetime(2026, 11, 21, 6, 30, tzinfo=dt.UTC)
+
+    def next_due(cfg: ExportConfig) -> dt.datetime:
+        assert release.wait(10), "the test never released the schedule"
+        return due
+
+    class Clock:
+        def now(self) -> dt.datetime:
+            return dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
+
+    app = BuchexApp(seeded, hooks=Hooks(next_due=next_due), clock=Clock())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, ConfigListScreen)
+        await until(pilot, lambda: screen.rows_shown, "rows of the first pass")
+        table = screen.query_one(ConfigTable)
+        assert not screen.loaded
+        assert len(screen.shown_ids()) == 3
+        assert table.get_row("stb-schroeder")[:7] == [
+            "Steuerbüro Schröder",
+            "alle",
+            "–",
+            "DATEV",
+            "täglich 06:30",
+            "…",
+            "…",
+        ]
+        release.set()
+        await until(pilot, lambda: screen.loaded, "second pass")
+        assert table.get_row("stb-schroeder")[5:] == ["morgen 06:30", "–"]
+        entries = screen.entries
+        screen.reload()  # nothing changed: the rows stay the very same objects
+        await pilot.app.workers.wait_for_complete()
+        await settle(pilot)
+        assert screen.entries is entries
+        assert table.get_row("stb-schroeder")[5] == "morgen 06:30"
 
 
 @pilot_test

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from engine.store import StoreError
@@ -28,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     except (StoreError, OSError) as exc:
         print(f"buchex: {exc}", file=sys.stderr)
         return 2
+    # Parsed before the screen opens, so the list's first load finds them in the
+    # workspace's cache and draws its rows at once; without this the parse would share
+    # the interpreter with Textual's start-up. A config that does not parse is left for
+    # the list to report, in German, on screen.
+    with contextlib.suppress(Exception):
+        workspace.list_configs()
     BuchexApp(workspace, hooks=engine_hooks(workspace), cursor_blink=not args.no_blink).run()
     return 0
 

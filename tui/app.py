@@ -20,20 +20,21 @@ from engine.config import SECTIONS
 from engine.workspace import Workspace
 from tui.hooks import Clock, Hooks, SystemClock
 from tui.screens.configs import ConfigListScreen
-from tui.screens.editor import EditorScreen
-from tui.screens.form_screen import FormScreen
-from tui.screens.protocol import ProtocolScreen
-from tui.screens.security import SecurityScreen
-from tui.screens.smtp import SmtpScreen
 
 TITLE = "buchex – Automatischer Buchhaltungsexport"
 
-# Screens reachable by name from any screen (bindings and the command palette).
-SCREENS_BY_NAME: dict[str, type[Screen[Any]]] = {
-    "smtp": SmtpScreen,
-    "security": SecurityScreen,
-    "protocol": ProtocolScreen,
-}
+
+def named_screens() -> dict[str, type[Screen[Any]]]:
+    """Screens reachable by name from any screen (bindings and the command palette).
+
+    Screens other than the list are imported when first needed: a start waits only for
+    the list, and the editor's and the Protokoll's imports would add a tenth of a second.
+    """
+    from tui.screens.protocol import ProtocolScreen
+    from tui.screens.security import SecurityScreen
+    from tui.screens.smtp import SmtpScreen
+
+    return {"smtp": SmtpScreen, "security": SecurityScreen, "protocol": ProtocolScreen}
 
 
 class BuchexApp(App[None]):
@@ -72,10 +73,13 @@ class BuchexApp(App[None]):
 
     def action_open(self, name: str) -> None:
         """Open a settings/log screen; from one of them, switch instead of stacking."""
-        cls = SCREENS_BY_NAME[name]
+        from tui.screens.form_screen import FormScreen
+
+        screens = named_screens()
+        cls = screens[name]
         if isinstance(self.screen, cls):
             return
-        if isinstance(self.screen, tuple(SCREENS_BY_NAME.values())) and not (
+        if isinstance(self.screen, tuple(screens.values())) and not (
             isinstance(self.screen, FormScreen) and self.screen.form and self.screen.form.is_dirty()
         ):
             self.pop_screen()
@@ -99,6 +103,9 @@ class BuchexApp(App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         # German entries only (Textual's defaults are English).
+        from tui.screens.editor import EditorScreen
+        from tui.screens.protocol import ProtocolScreen
+
         if isinstance(screen, ConfigListScreen):
             yield SystemCommand(
                 "Neue Schnittstelle", "Eine Schnittstelle anlegen (n)", screen.action_new
@@ -150,6 +157,8 @@ class BuchexApp(App[None]):
 
     def action_home(self) -> None:
         """Back to the list; screens with unsaved changes ask first (via their escape)."""
+        from tui.screens.form_screen import FormScreen
+
         if isinstance(self.screen, FormScreen):
             self.screen.action_leave()
         elif not isinstance(self.screen, ConfigListScreen):

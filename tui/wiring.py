@@ -1,7 +1,8 @@
 """The hooks of the real engine: `engine_hooks(ws)` makes `python -m tui` the working UI.
 
 Every hook runs in a worker thread (see `tui.hooks`). Answers and errors are German; an
-engine failure becomes an Exception whose text the UI shows as is.
+engine failure becomes an Exception whose text the UI shows as is. The runner, the
+transports and the mailer are imported by the hooks that use them, not at start.
 """
 
 from __future__ import annotations
@@ -9,14 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Hashable, Iterator
+from zoneinfo import ZoneInfo
 
 from engine.config import ExportConfig
-from engine.mailer import MailError, send_test_mail
-from engine.runner import RunOptions, run_config
 from engine.runs import RunRecord, RunSummary
 from engine.schedule import next_due
 from engine.store import Stamp
-from engine.transports import test_connection
 from engine.workspace import Workspace
 from tui.hooks import Clock, Hooks, LastRun, SystemClock
 
@@ -43,6 +42,32 @@ class _LastRunCache:
         return record
 
 
+class _NextDueCache:
+    """The next due time per config, worked out again only when it has passed (or the
+    config, the time zone or the clock changed): the list asks for all of them on every
+    reload, that is every minute and after every run."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # id -> (config, zone, computed at, due)
+        self._cache: dict[str, tuple[ExportConfig, ZoneInfo, dt.datetime, dt.datetime]] = {}
+
+    def get(self, cfg: ExportConfig, now: dt.datetime, tz: ZoneInfo) -> dt.datetime | None:
+        with self._lock:
+            cached = self._cache.get(cfg.id)
+        # next_due gives the first due time strictly after `now`: for any moment from the
+        # one it was worked out at up to that due time, the answer is the same.
+        if cached is not None and cached[:2] == (cfg, tz) and cached[2] <= now < cached[3]:
+            return cached[3]
+        due = next_due(cfg, now, tz=tz)
+        with self._lock:
+            if due is None:
+                self._cache.pop(cfg.id, None)
+            else:
+                self._cache[cfg.id] = (cfg, tz, now, due)
+        return due
+
+
 def run_summary(record: RunRecord) -> str:
     """A German one-liner for a finished manual run; failures raise instead (see run_now)."""
     name = f"„{record.config_name}“"
@@ -57,9 +82,10 @@ def engine_hooks(ws: Workspace, *, clock: Clock | None = None) -> Hooks:
     schedules and test dates use; pass the app's clock so that both agree."""
     clock = clock or SystemClock()
     last_runs = _LastRunCache(ws)
+    due_times = _NextDueCache()
 
     def due(cfg: ExportConfig) -> dt.datetime | None:
-        return next_due(cfg, clock.now(), tz=ws.time_zone())
+        return due_times.get(cfg, clock.now(), ws.time_zone())
 
     def last_run(cfg_id: str) -> LastRun | None:
         record = last_runs.get(cfg_id)
@@ -69,6 +95,8 @@ def engine_hooks(ws: Workspace, *, clock: Clock | None = None) -> Hooks:
         return record.label, dt.datetime.fromisoformat(when or record.started_at)
 
     def run_now(cfg_id: str, force: bool) -> str | None:
+        from engine.runner import RunOptions, run_config
+
         cfg = ws.get_config(cfg_id)
         # OutsideWindow (force False, outside 06:00–22:00) propagates with its German text:
         # the UI asks before it passes force, so this only happens if the clocks disagree.
@@ -80,6 +108,8 @@ def engine_hooks(ws: Workspace, *, clock: Clock | None = None) -> Hooks:
         return run_summary(record)
 
     def connection_test(cfg: ExportConfig, trust: str | None = None) -> Iterator[object]:
+        from engine.transports import test_connection
+
         # `trust` is the exact fingerprint the admin confirmed: a key swapped in between
         # does not match it and still fails.
         return test_connection(
@@ -91,6 +121,8 @@ def engine_hooks(ws: Workspace, *, clock: Clock | None = None) -> Hooks:
         )
 
     def test_mail(address: str) -> str | None:
+        from engine.mailer import MailError, send_test_mail
+
         smtp = ws.smtp_settings()
         if smtp is None or not smtp.host:
             raise RuntimeError("Kein SMTP Postausgangsserver eingerichtet.")

@@ -1,10 +1,14 @@
 """Export formats: a registry from a config's `format` name to its writer class.
 
 `FORMAT_CHOICES` (name, German label) is what config files store and forms show;
-`FORMATS` maps the same names to writer classes. `engine.export` does the selection, the
-file planning (one file per client, kind and period, numbered parts) and the byte plumbing;
-a writer knows only its own format: how a booking becomes a row (mending or refusing
-values), the file's head (header line, headings), its file names and its master-data rows.
+`format_factories()` maps the same names to writer classes. The writers (and DATEV's column
+table) are imported there, on first use: engine.config needs only the names, and every
+process that opens a workspace (the TUI's start among them) would pay for them otherwise.
+
+`engine.export` does the selection, the file planning (one file per client, kind and
+period, numbered parts) and the byte plumbing; a writer knows only its own format: how a
+booking becomes a row (mending or refusing values), the file's head (header line,
+headings), its file names and its master-data rows.
 
 The writer modules import nothing from this package at run time (only for type checking),
 so importing a writer directly and importing the registry both work without cycles.
@@ -16,9 +20,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO
-
-from engine.formats.csv_format import CsvFormat
-from engine.formats.datev import DatevFormat
 
 if TYPE_CHECKING:  # engine.config imports this package: keep SQLAlchemy out of its imports
     from engine.ledger import Booking, Catalog, Client, Partner
@@ -85,10 +86,12 @@ class FormatFactory(Protocol):
     ) -> FormatWriter: ...
 
 
-FORMATS: dict[str, FormatFactory] = {"datev": DatevFormat, "csv": CsvFormat}
+def format_factories() -> dict[str, FormatFactory]:
+    """Format name → writer class, for every name in FORMAT_CHOICES (a test checks that)."""
+    from engine.formats.csv_format import CsvFormat
+    from engine.formats.datev import DatevFormat
 
-if set(FORMATS) != {name for name, _ in FORMAT_CHOICES}:  # pragma: no cover - import guard
-    raise RuntimeError("FORMAT_CHOICES and FORMATS name different formats")
+    return {"datev": DatevFormat, "csv": CsvFormat}
 
 
 def format_label(name: str) -> str:

@@ -3,6 +3,12 @@
 The list follows the store live: a timer compares the store's stamp (one stat call) and
 reloads in a worker only when it changed, so saves by the daemon, the CLI or another TUI
 show up within half a second.
+
+A load has two passes. The rows appear as soon as the configs are read; the cells that need
+the ledger (Filiale), the schedule (Nächste Ausführung) or the run history (Letzter Lauf)
+keep their last value, or show "…" for a config not seen before, until the second pass has
+worked them out. On a cold start with 1000 configs that second pass (the ledger's catalog,
+1000 schedules, 1000 run files) takes longer than drawing the list itself.
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Checkbox, Header, Input, Label
+from textual.worker import get_current_worker
 
 from engine.config import ExportConfig
+from tui.context import buchex
 from tui.formatting import (
     DASH,
     branch_name,
@@ -28,11 +36,7 @@ from tui.formatting import (
     format_when,
 )
 from tui.screens.confirm import ConfirmDialog
-from tui.screens.editor import EditorScreen
-from tui.screens.form_screen import buchex
-from tui.screens.hostkey import HostKeyTestDialog
 from tui.screens.outside_window import ManualRunScreen
-from tui.screens.protocol import ProtocolScreen
 from tui.widgets.config_table import ConfigTable
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.inputs import BlinkAwareInput
@@ -41,6 +45,10 @@ if TYPE_CHECKING:
     from engine.ledger import Catalog
 
 POLL_SECONDS = 0.5
+PENDING = "…"  # a cell the second pass has not worked out yet
+
+# Filiale, Nächste Ausführung, Letzter Lauf: the cells of the second pass.
+Details = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
@@ -53,8 +61,26 @@ class Entry:
     bound: bool  # bound to a workstation ("Mit Arbeitsplatz-einstellungen")
 
 
+def make_entry(cfg: ExportConfig, details: Details) -> Entry:
+    branch, due, last = details
+    cells = (
+        cfg.name or DASH,
+        branch,
+        cfg.workstation or DASH,
+        (cfg.format or DASH).upper(),
+        describe_interval(cfg),
+        due,
+        last,
+    )
+    haystack = "\n".join(x or "" for x in (cfg.name, cfg.target.host, cfg.id)).casefold()
+    return Entry(cfg, cells, haystack, bool(cfg.workstation))
+
+
 class ConfigListScreen(ManualRunScreen):
     CSS_PATH = "configs.tcss"
+    # Focused at compose, before any key arrives; a focus() in on_mount would land later
+    # and take the focus back from a filter that "/" typed ahead had just focused.
+    AUTO_FOCUS = "ConfigTable"
     SUB_TITLE = "Schnittstellen"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new", "Neu"),
@@ -72,10 +98,18 @@ class ConfigListScreen(ManualRunScreen):
     ]
 
     class Loaded(Message):
-        def __init__(self, entries: list[Entry] | None, error: str | None = None) -> None:
+        """A pass of the load: `details` is set by the second pass (all cells known)."""
+
+        def __init__(
+            self,
+            entries: list[Entry] | None,
+            error: str | None = None,
+            details: dict[str, tuple[ExportConfig, Details]] | None = None,
+        ) -> None:
             super().__init__()
             self.entries = entries
             self.error = error
+            self.details = details
 
     class Done(Message):
         """A background action finished: a German summary for a notification."""
@@ -91,7 +125,11 @@ class ConfigListScreen(ManualRunScreen):
         self._signal: Hashable = object()  # never equal: the first poll loads
         self._select: str | None = None  # row to put the cursor on after the next load
         self._shown_keys: list[str] = []
-        self.loaded = False
+        # The second pass's cells per config id, with the config they were worked out for.
+        # Replaced (never changed in place) on the UI thread; the load worker reads it.
+        self._details: dict[str, tuple[ExportConfig, Details]] = {}
+        self.rows_shown = False  # first pass drawn
+        self.loaded = False  # every cell worked out
         self._filter_pending = False  # "/" seen; keys queued behind it go to the filter
 
     def compose(self) -> ComposeResult:
@@ -104,7 +142,9 @@ class ConfigListScreen(ManualRunScreen):
         yield SteadyFooter()
 
     def on_mount(self) -> None:
-        self.query_one(ConfigTable).focus()
+        # Filter as the value changes, not on Input.Changed: that message is handled after
+        # the frame showing the typed character, so the rows would follow a frame later.
+        self.watch(self.query_one("#filter", Input), "value", self._filter_changed, init=False)
         self.set_interval(POLL_SECONDS, self._poll)
         self._poll()
 
@@ -131,19 +171,46 @@ class ConfigListScreen(ManualRunScreen):
     @work(thread=True, exclusive=True, group="reload")
     def reload(self) -> None:
         app = buchex(self)
+        worker = get_current_worker()
         try:
             configs = app.workspace.list_configs()
         except Exception as exc:
             self.post_message(self.Loaded(None, f"Schnittstellen nicht lesbar: {exc}"))
             return
+        known = self._details
+        first = [make_entry(c, self._known_details(c, known.get(c.id))) for c in configs]
+        if self._differs(first):
+            self.post_message(self.Loaded(first))
         try:
             catalog = app.workspace.catalog() if any(c.branch for c in configs) else None
         except Exception:
             catalog = None  # the list still works; Filiale shows the id
         now = app.clock.now()
-        self.post_message(self.Loaded([self._entry(c, catalog, now) for c in configs]))
+        details = {c.id: (c, self._work_out(c, catalog, now)) for c in configs}
+        entries = [make_entry(c, details[c.id][1]) for c in configs]
+        # Cancelled: a newer load is under way, and its rows win.
+        if not worker.is_cancelled and self._differs(entries):
+            self.post_message(self.Loaded(entries, details=details))
 
-    def _entry(self, cfg: ExportConfig, catalog: Catalog | None, now: dt.datetime) -> Entry:
+    def _differs(self, entries: list[Entry]) -> bool:
+        """Whether `entries` would change what the list shows. Most reloads (every minute,
+        every step of a run) change a few cells or none, and redrawing 1000 rows for
+        nothing would only slow down the keys typed meanwhile. (Runs in the worker: the
+        attributes it reads are replaced, never changed in place, by the UI thread.)"""
+        if not self.loaded or self._select is not None:
+            return True
+        shown = self.entries
+        return len(entries) != len(shown) or any(
+            a.cfg.id != b.cfg.id or a.cells != b.cells for a, b in zip(entries, shown, strict=True)
+        )
+
+    @staticmethod
+    def _known_details(cfg: ExportConfig, known: tuple[ExportConfig, Details] | None) -> Details:
+        if known is not None and known[0] == cfg:
+            return known[1]  # unchanged: the last pass's cells until the new ones arrive
+        return (PENDING if cfg.branch else "alle", PENDING, PENDING)
+
+    def _work_out(self, cfg: ExportConfig, catalog: Catalog | None, now: dt.datetime) -> Details:
         hooks = buchex(self).hooks
         try:
             due = format_when(hooks.next_due(cfg), now)
@@ -153,17 +220,7 @@ class ConfigListScreen(ManualRunScreen):
             last = format_last_run(hooks.last_run(cfg.id), now)
         except Exception:
             last = "?"
-        cells = (
-            cfg.name or DASH,
-            branch_name(cfg, catalog),
-            cfg.workstation or DASH,
-            (cfg.format or DASH).upper(),
-            describe_interval(cfg),
-            due,
-            last,
-        )
-        haystack = "\n".join(x or "" for x in (cfg.name, cfg.target.host, cfg.id)).casefold()
-        return Entry(cfg, cells, haystack, bool(cfg.workstation))
+        return branch_name(cfg, catalog), due, last
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
@@ -175,7 +232,10 @@ class ConfigListScreen(ManualRunScreen):
             return
         status.remove_class("-error")
         self.entries = message.entries
-        self.loaded = True
+        self.rows_shown = True
+        if message.details is not None:
+            self._details = message.details
+            self.loaded = True
         self.refresh_rows(force=True)
 
     # --- filtering ----------------------------------------------------------------------
@@ -208,7 +268,6 @@ class ConfigListScreen(ManualRunScreen):
             text = f"{len(shown)} von {total} Schnittstellen"
         self.query_one("#list-status", Label).update(text)
 
-    @on(Input.Changed, "#filter")
     @on(Checkbox.Changed, "#with-workstation")
     def _filter_changed(self) -> None:
         self.refresh_rows()
@@ -258,15 +317,23 @@ class ConfigListScreen(ManualRunScreen):
             self._select = cfg_id
             self._signal = object()  # reload even if the stamp looks the same
 
+    # The other screens are imported when first opened: a start waits only for the list.
+
     def action_new(self) -> None:
+        from tui.screens.editor import EditorScreen
+
         self.app.push_screen(EditorScreen(), self._after_edit)
 
     @on(ConfigTable.RowSelected)
     def action_edit(self) -> None:
+        from tui.screens.editor import EditorScreen
+
         if (cfg := self.selected()) is not None:
             self.app.push_screen(EditorScreen(cfg.id), self._after_edit)
 
     def action_duplicate(self) -> None:
+        from tui.screens.editor import EditorScreen
+
         if (cfg := self.selected()) is not None:
             self.app.push_screen(EditorScreen(cfg.id, duplicate=True), self._after_edit)
 
@@ -312,10 +379,14 @@ class ConfigListScreen(ManualRunScreen):
             self.notify("Der Verbindungstest ist noch nicht verfügbar.", severity="warning")
             return
         if (cfg := self.selected()) is not None:
+            from tui.screens.hostkey import HostKeyTestDialog
+
             # Asks about an unknown SFTP host key and re-runs trusting exactly that key.
             self.app.push_screen(HostKeyTestDialog(cfg, hook))
 
     def action_protocol_for(self) -> None:
+        from tui.screens.protocol import ProtocolScreen
+
         if (cfg := self.selected()) is not None:
             self.app.push_screen(ProtocolScreen(config_id=cfg.id))
 

@@ -14,6 +14,9 @@ from textual.widgets import Button, Label
 
 class ConfirmDialog(ModalScreen[bool]):
     CSS_PATH = "dialogs.tcss"
+    # Focused when the dialog is composed, before any key can reach it: focusing in
+    # on_mount comes later, and an Enter typed ahead would hit the first button.
+    AUTO_FOCUS = ".-default"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "answer(False)", "Abbrechen"),
         Binding("j,y", "answer(True)", "Ja", show=False),
@@ -42,14 +45,14 @@ class ConfirmDialog(ModalScreen[bool]):
             if self.detail:
                 yield Label(self.detail, classes="dialog-text", markup=False)
             with Horizontal(classes="dialog-buttons"):
+                # Dangerous answers are never the default for Enter.
                 yield Button(
-                    self.confirm, variant="error" if self.danger else "primary", id="confirm"
+                    self.confirm,
+                    variant="error" if self.danger else "primary",
+                    id="confirm",
+                    classes="" if self.danger else "-default",
                 )
-                yield Button(self.cancel, id="cancel")
-
-    def on_mount(self) -> None:
-        # Dangerous answers are never the default for Enter.
-        self.query_one("#cancel" if self.danger else "#confirm", Button).focus()
+                yield Button(self.cancel, id="cancel", classes="-default" if self.danger else "")
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

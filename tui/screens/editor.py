@@ -19,7 +19,8 @@ from engine.config import (
     parse_config,
 )
 from engine.fields import FieldSpec, Invalid, Problem, ValidationError, parse_values
-from tui.screens.form_screen import FormScreen, action_row, buchex
+from tui.context import buchex
+from tui.screens.form_screen import FormScreen, action_row
 from tui.widgets.fields import Options
 from tui.widgets.form import FieldForm
 from tui.widgets.step_log import StepLog

@@ -5,19 +5,19 @@ password eye with its rules and audit record, test results as they arrive."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Header, Input, Label, LoadingIndicator
 
 from engine.fields import FieldSpec, Problem, ValidationError
+from tui.context import buchex
 from tui.permissions import reveal_refusal
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.hostkey import HostKeyProblem, ask_host_key, trusting, watch_host_keys
@@ -28,12 +28,7 @@ from tui.widgets.form import FieldForm
 from tui.widgets.step_log import StepArrived, StepLog, run_steps
 
 if TYPE_CHECKING:
-    from tui.app import BuchexApp
-
-
-def buchex(node: DOMNode) -> BuchexApp:
-    """The running BuchexApp (screens need its workspace, actor and hooks)."""
-    return cast("BuchexApp", node.app)
+    pass
 
 
 def action_row(*widgets: Widget, label: str = "", id: str | None = None) -> Horizontal:

@@ -91,6 +91,7 @@ class HostKeyDialog(ModalScreen[bool]):
     Changed key: both fingerprints and only "Schließen": buchex never replaces a key."""
 
     CSS_PATH = "dialogs.tcss"
+    AUTO_FOCUS = "#reject"  # Enter must never trust by accident (focused at compose)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "answer(False)", "Ablehnen"),
     ]
@@ -142,10 +143,6 @@ class HostKeyDialog(ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Vertrauen", variant="warning", id="trust")
                 yield Button("Ablehnen", variant="primary", id="reject")
-
-    def on_mount(self) -> None:
-        # Enter must never trust by accident.
-        self.query_one("#reject", Button).focus()
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

@@ -14,9 +14,9 @@ from textual import on, work
 from textual.message import Message
 from textual.screen import Screen
 
-from engine.runner import inside_window
+from engine.schedule import inside_window
+from tui.context import buchex
 from tui.screens.confirm import ConfirmDialog
-from tui.screens.form_screen import buchex
 
 
 def outside_window_question(now: dt.datetime) -> str:

@@ -29,8 +29,8 @@ from textual.widgets import Button, Checkbox, Header, Label, Select, Static
 from engine.runs import RunRecord
 from engine.store import Store
 from engine.workspace import Workspace
+from tui.context import buchex
 from tui.formatting import DASH
-from tui.screens.form_screen import buchex
 from tui.screens.outside_window import ManualRunScreen
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.run_table import RunRow, RunTable
@@ -242,6 +242,7 @@ class RunDetailScreen(Screen[bool]):
     view at 80×24). It follows its run live; returns True for "Erneut ausführen"."""
 
     CSS_PATH = "protocol.tcss"
+    AUTO_FOCUS = ".run-detail-scroll"  # at compose: keys typed ahead scroll the detail
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Zurück"),
         Binding("e", "rerun", "Erneut ausführen"),
@@ -266,7 +267,6 @@ class RunDetailScreen(Screen[bool]):
     def on_mount(self) -> None:
         detail = self.query_one(RunDetail)
         detail.show(self.record)
-        detail.query_one(".run-detail-scroll").focus()
         self._signal = buchex(self).workspace.runs.stamp()
         self.set_interval(POLL_SECONDS, self._poll)
 
@@ -355,6 +355,7 @@ def config_options(rows: Iterable[RunRow], names: dict[str, str]) -> list[tuple[
 class ProtocolScreen(ManualRunScreen):
     CSS_PATH = "protocol.tcss"
     SUB_TITLE = "Protokoll"
+    AUTO_FOCUS = "RunTable"  # at compose, before any key arrives
     # A third width step: from 170 columns the detail sits right of the table.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide"), (170, "-xwide")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -407,7 +408,6 @@ class ProtocolScreen(ManualRunScreen):
 
     def on_mount(self) -> None:
         self._loader = RunLoader(buchex(self).workspace)
-        self.query_one(RunTable).focus()
         self.set_interval(POLL_SECONDS, self._poll)
         self._poll()
 

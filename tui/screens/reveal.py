@@ -20,6 +20,7 @@ class RevealDialog(ModalScreen[bool]):
     """Dismisses with True once `verify(password)` accepted; wrong passwords stay here."""
 
     CSS_PATH = "dialogs.tcss"
+    AUTO_FOCUS = "#reveal-password"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Abbrechen")]
 
     class Verified(Message):
@@ -50,7 +51,6 @@ class RevealDialog(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#reveal-error").display = False
-        self.query_one("#reveal-password").focus()
 
     @on(BlinkAwareInput.Submitted)
     @on(Button.Pressed, "#confirm")

@@ -10,7 +10,8 @@ from textual.widget import Widget
 
 from engine.fields import FieldSpec, Problem, Secret, parse_values, unknown_keys, value_at
 from engine.workspace import Workspace
-from tui.screens.form_screen import FormScreen, buchex
+from tui.context import buchex
+from tui.screens.form_screen import FormScreen
 from tui.widgets.form import FieldForm
 
 

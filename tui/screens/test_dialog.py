@@ -18,6 +18,7 @@ from tui.widgets.step_log import StepArrived, StepLog, run_steps
 
 class ConnectionTestDialog(ModalScreen[None]):
     CSS_PATH = "dialogs.tcss"
+    AUTO_FOCUS = "#close"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Schließen")]
 
     def __init__(self, cfg: ExportConfig, test: Callable[[ExportConfig], Iterable[object]]) -> None:
@@ -34,7 +35,6 @@ class ConnectionTestDialog(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one(StepLog).start("Verbindungstest läuft …")
-        self.query_one("#close").focus()
         self._run()
 
     @work(thread=True, exclusive=True, group="test")
