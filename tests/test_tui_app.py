@@ -14,6 +14,7 @@ import pytest
 from textual.widgets import Input
 
 from engine.config import FIELDS, ExportConfig
+from engine.ledger import Catalog
 from engine.paths import DataDir
 from engine.workspace import Workspace
 from tests.conftest import ROOT
@@ -306,6 +307,39 @@ async def test_rows_come_first_and_the_slow_cells_follow(seeded: Workspace) -> N
         await settle(pilot)
         assert screen.entries is entries
         assert table.get_row("stb-schroeder")[5] == "morgen 06:30"
+
+
+class SlowLedgerWorkspace(Workspace):
+    """A workspace whose ledger answers only when the test says so."""
+
+    def __init__(self, data_dir: DataDir) -> None:
+        super().__init__(data_dir)
+        self.ledger_open = threading.Event()
+
+    def catalog(self) -> Catalog:
+        assert self.ledger_open.wait(10), "the test never opened the ledger"
+        return super().catalog()
+
+
+@pilot_test
+async def test_branch_names_follow_when_the_ledger_answers(seeded: Workspace) -> None:
+    ws = SlowLedgerWorkspace(seeded.data_dir)
+    due = dt.datetime(2026, 11, 21, 6, 30, tzinfo=dt.UTC)
+    app = BuchexApp(ws, hooks=Hooks(next_due=lambda cfg: due), clock=FixedClock(due))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, ConfigListScreen)
+        table = screen.query_one(ConfigTable)
+        # Schedule and run history are in while the ledger is still being asked.
+        await until(pilot, lambda: screen.rows_shown and table.get_row("stb-schroeder")[5] != "…")
+        assert not screen.loaded
+        assert table.get_row("wuerzburg-kasse")[1:] == [
+            "…", "KASSE-WUE-01", "DATEV", "alle 15 Min.", "heute 06:30", "–"
+        ]  # fmt: skip
+        assert table.get_row("stb-schroeder")[1] == "alle"
+        ws.ledger_open.set()
+        await until(pilot, lambda: screen.loaded, "third pass")
+        assert table.get_row("wuerzburg-kasse")[1] == "Würzburg"
 
 
 @pilot_test

@@ -4,11 +4,14 @@ The list follows the store live: a timer compares the store's stamp (one stat ca
 reloads in a worker only when it changed, so saves by the daemon, the CLI or another TUI
 show up within half a second.
 
-A load has two passes. The rows appear as soon as the configs are read; the cells that need
-the ledger (Filiale), the schedule (Nächste Ausführung) or the run history (Letzter Lauf)
-keep their last value, or show "…" for a config not seen before, until the second pass has
-worked them out. On a cold start with 1000 configs that second pass (the ledger's catalog,
-1000 schedules, 1000 run files) takes longer than drawing the list itself.
+A load has up to three passes, each drawn as it is done (and only if it changes anything):
+1. the rows, as soon as the configs are read; the cells that need more keep their last
+   value, or show "…" for a config not seen before;
+2. Nächste Ausführung and Letzter Lauf (the schedule and the run history, cached per config);
+3. Filiale, when a config names a branch: its name comes from the ledger's catalog, and the
+   first read of it opens the ledger and loads SQLAlchemy, slower than the rest together.
+On a cold start with 1000 configs the rows are up in about the time a bare Textual table of
+1000 rows takes (docs/benchmarks-tui.md), and the other cells follow within half a second.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Checkbox, Header, Input, Label
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from engine.config import ExportConfig
 from tui.context import buchex
@@ -98,18 +101,23 @@ class ConfigListScreen(ManualRunScreen):
     ]
 
     class Loaded(Message):
-        """A pass of the load: `details` is set by the second pass (all cells known)."""
+        """One pass of a load (see the module's doc); `final`: every cell is worked out."""
 
         def __init__(
             self,
             entries: list[Entry] | None,
             error: str | None = None,
+            *,
             details: dict[str, tuple[ExportConfig, Details]] | None = None,
+            final: bool = False,
+            catalog: Catalog | None = None,
         ) -> None:
             super().__init__()
             self.entries = entries
             self.error = error
-            self.details = details
+            self.details = details or {}
+            self.final = final
+            self.catalog = catalog
 
     class Done(Message):
         """A background action finished: a German summary for a notification."""
@@ -128,6 +136,7 @@ class ConfigListScreen(ManualRunScreen):
         # The second pass's cells per config id, with the config they were worked out for.
         # Replaced (never changed in place) on the UI thread; the load worker reads it.
         self._details: dict[str, tuple[ExportConfig, Details]] = {}
+        self._catalog: Catalog | None = None  # the last one read, for the branches' names
         self.rows_shown = False  # first pass drawn
         self.loaded = False  # every cell worked out
         self._filter_pending = False  # "/" seen; keys queued behind it go to the filter
@@ -177,20 +186,46 @@ class ConfigListScreen(ManualRunScreen):
         except Exception as exc:
             self.post_message(self.Loaded(None, f"Schnittstellen nicht lesbar: {exc}"))
             return
-        known = self._details
-        first = [make_entry(c, self._known_details(c, known.get(c.id))) for c in configs]
-        if self._differs(first):
-            self.post_message(self.Loaded(first))
+        known = {c.id: self._known_details(c, self._details.get(c.id)) for c in configs}
+        branched = any(c.branch for c in configs)
+        # 1: the rows, with the slow cells as the last load left them ("…" if new).
+        self._post(worker, configs, known, final=False)
+        # 2: schedule and run history: cached per config, quick after the first load.
+        now = app.clock.now()
+        catalog = self._catalog
+        cells = {
+            c.id: (
+                branch_name(c, catalog) if catalog is not None or not c.branch else known[c.id][0],
+                *self._times(c, now),
+            )
+            for c in configs
+        }
+        self._post(worker, configs, cells, final=not branched)
+        if not branched:
+            return
+        # 3: the branches' names. The first time this opens the ledger and loads SQLAlchemy,
+        # which takes longer than the other two passes together.
         try:
-            catalog = app.workspace.catalog() if any(c.branch for c in configs) else None
+            catalog = app.workspace.catalog()
         except Exception:
             catalog = None  # the list still works; Filiale shows the id
-        now = app.clock.now()
-        details = {c.id: (c, self._work_out(c, catalog, now)) for c in configs}
-        entries = [make_entry(c, details[c.id][1]) for c in configs]
+        cells = {c.id: (branch_name(c, catalog), *cells[c.id][1:]) for c in configs}
+        self._post(worker, configs, cells, final=True, catalog=catalog)
+
+    def _post(
+        self,
+        worker: Worker[None],
+        configs: list[ExportConfig],
+        cells: dict[str, Details],
+        *,
+        final: bool,
+        catalog: Catalog | None = None,
+    ) -> None:
+        entries = [make_entry(c, cells[c.id]) for c in configs]
         # Cancelled: a newer load is under way, and its rows win.
         if not worker.is_cancelled and self._differs(entries):
-            self.post_message(self.Loaded(entries, details=details))
+            details = {c.id: (c, cells[c.id]) for c in configs}
+            self.post_message(self.Loaded(entries, details=details, final=final, catalog=catalog))
 
     def _differs(self, entries: list[Entry]) -> bool:
         """Whether `entries` would change what the list shows. Most reloads (every minute,
@@ -210,7 +245,8 @@ class ConfigListScreen(ManualRunScreen):
             return known[1]  # unchanged: the last pass's cells until the new ones arrive
         return (PENDING if cfg.branch else "alle", PENDING, PENDING)
 
-    def _work_out(self, cfg: ExportConfig, catalog: Catalog | None, now: dt.datetime) -> Details:
+    def _times(self, cfg: ExportConfig, now: dt.datetime) -> tuple[str, str]:
+        """Nächste Ausführung and Letzter Lauf."""
         hooks = buchex(self).hooks
         try:
             due = format_when(hooks.next_due(cfg), now)
@@ -220,7 +256,7 @@ class ConfigListScreen(ManualRunScreen):
             last = format_last_run(hooks.last_run(cfg.id), now)
         except Exception:
             last = "?"
-        return branch_name(cfg, catalog), due, last
+        return due, last
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
@@ -233,9 +269,10 @@ class ConfigListScreen(ManualRunScreen):
         status.remove_class("-error")
         self.entries = message.entries
         self.rows_shown = True
-        if message.details is not None:
-            self._details = message.details
-            self.loaded = True
+        self._details = message.details
+        if message.catalog is not None:
+            self._catalog = message.catalog
+        self.loaded = self.loaded or message.final
         self.refresh_rows(force=True)
 
     # --- filtering ----------------------------------------------------------------------
