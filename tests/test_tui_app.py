@@ -30,6 +30,7 @@ from tests.test_tui_support import (
     fill,
     make_workspace,
     open_editor,
+    open_form,
     pilot_test,
     seed_configs,
     settle,
@@ -746,13 +747,8 @@ async def test_eye_on_the_smtp_password(ws: Workspace) -> None:
     app = BuchexApp(ws, actor=ADMIN)
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
-        await pilot.press("m")
-        await until(
-            pilot, lambda: isinstance(app.screen, SmtpScreen) and app.screen.form is not None
-        )
-        screen = app.screen
-        assert isinstance(screen, SmtpScreen) and screen.form is not None
-        row = screen.form.rows["password"]
+        _screen, form = await open_form(pilot, "m", SmtpScreen)
+        row = form.rows["password"]
         assert isinstance(row, SecretRow)
         await pilot.click(f"#{row.eye.id}")
         await until(pilot, lambda: isinstance(app.screen, RevealDialog), "password dialog")
@@ -771,13 +767,7 @@ async def test_smtp_settings_are_saved(ws: Workspace) -> None:
     app = BuchexApp(ws)
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
-        await pilot.press("m")
-        await until(
-            pilot, lambda: isinstance(app.screen, SmtpScreen) and app.screen.form is not None
-        )
-        screen = app.screen
-        assert isinstance(screen, SmtpScreen) and screen.form is not None
-        form = screen.form
+        _screen, form = await open_form(pilot, "m", SmtpScreen)
         await fill(pilot, text_row(form, "host").input, "mail.optik.example")
         await fill(pilot, text_row(form, "sender").input, "buchex@optik.example")
         security = form.rows["security"]
@@ -803,13 +793,7 @@ async def test_security_settings_are_saved_and_validated(ws: Workspace) -> None:
     notes = Notes(app)
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
-        await pilot.press("s")
-        await until(
-            pilot, lambda: isinstance(app.screen, SecurityScreen) and app.screen.form is not None
-        )
-        screen = app.screen
-        assert isinstance(screen, SecurityScreen) and screen.form is not None
-        form = screen.form
+        _screen, form = await open_form(pilot, "s", SecurityScreen)
         option = form.rows["admins_may_reveal_passwords"]
         assert isinstance(option, BoolRow)
         option.checkbox.focus()

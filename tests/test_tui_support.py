@@ -25,6 +25,7 @@ from engine.workspace import Workspace
 from tui.app import BuchexApp
 from tui.formatting import describe_interval, format_last_run, format_step, format_when
 from tui.screens.editor import EditorScreen
+from tui.screens.form_screen import FormScreen
 from tui.widgets.form import FieldForm
 
 DEMO_END = dt.date(2026, 11, 20)
@@ -33,6 +34,7 @@ CLERK, CLERK_PW = "bernd", "bernd-passwort-1"
 FTP_PASSWORD = "Kanzlei-Geheim-42"
 
 F = TypeVar("F", bound=Callable[..., Coroutine[Any, Any, None]])
+S = TypeVar("S", bound=FormScreen)
 
 
 def pilot_test(fn: F) -> Callable[..., None]:
@@ -176,18 +178,23 @@ async def fill(pilot: Pilot[Any], widget: Widget, text: str) -> None:
     await pilot.pause()
 
 
-async def open_editor(pilot: Pilot[Any], key: str = "n") -> tuple[EditorScreen, FieldForm]:
+async def open_form(pilot: Pilot[Any], key: str, kind: type[S]) -> tuple[S, FieldForm]:
+    """Press `key` and wait for a form screen of `kind` with its form filled in."""
     await pilot.press(key)
     app = pilot.app
     await until(
         pilot,
-        lambda: isinstance(app.screen, EditorScreen) and app.screen.form is not None,
-        "editor",
+        lambda: isinstance(app.screen, kind) and app.screen.form is not None,
+        kind.__name__,
     )
     await settle(pilot)
     screen = app.screen
-    assert isinstance(screen, EditorScreen) and screen.form is not None
+    assert isinstance(screen, kind) and screen.form is not None
     return screen, screen.form
+
+
+async def open_editor(pilot: Pilot[Any], key: str = "n") -> tuple[EditorScreen, FieldForm]:
+    return await open_form(pilot, key, EditorScreen)
 
 
 # --- the pure display helpers ---------------------------------------------------------------

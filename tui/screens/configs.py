@@ -26,7 +26,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Checkbox, Header, Input, Label
+from textual.widgets import Checkbox, Header, Input
 from textual.worker import Worker, get_current_worker
 
 from engine.config import ExportConfig
@@ -43,6 +43,7 @@ from tui.screens.outside_window import ManualRunScreen
 from tui.widgets.config_table import ConfigTable
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.inputs import BlinkAwareInput
+from tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
     from engine.ledger import Catalog
@@ -147,7 +148,7 @@ class ConfigListScreen(ManualRunScreen):
             yield BlinkAwareInput(placeholder="Suchen: Name, Host oder ID", id="filter")
             yield Checkbox("Mit Arbeitsplatz-einstellungen", id="with-workstation", compact=True)
         yield ConfigTable(id="configs")
-        yield Label("", id="list-status", markup=False)
+        yield StatusLine(id="list-status")
         yield SteadyFooter()
 
     def on_mount(self) -> None:
@@ -260,13 +261,11 @@ class ConfigListScreen(ManualRunScreen):
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
-        status = self.query_one("#list-status", Label)
+        status = self.query_one(StatusLine)
         if message.entries is None:
-            status.update(message.error or "")
-            status.add_class("-error")
-            self.notify(message.error or "", severity="error", markup=False)
+            status.show_error(message.error or "")
             return
-        status.remove_class("-error")
+        status.clear_error()
         self.entries = message.entries
         self.rows_shown = True
         self._details = message.details
@@ -303,7 +302,7 @@ class ConfigListScreen(ManualRunScreen):
             text = f"{total} Schnittstelle{'n' if total != 1 else ''}"
         else:
             text = f"{len(shown)} von {total} Schnittstellen"
-        self.query_one("#list-status", Label).update(text)
+        self.query_one(StatusLine).update(text)
 
     @on(Checkbox.Changed, "#with-workstation")
     def _filter_changed(self) -> None:

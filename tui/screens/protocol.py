@@ -34,6 +34,7 @@ from tui.formatting import DASH
 from tui.screens.outside_window import ManualRunScreen
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.run_table import RunRow, RunTable
+from tui.widgets.status_line import StatusLine
 
 POLL_SECONDS = 0.5
 MAX_ROWS = 500  # newest runs shown; older ones stay in the store (and `buchex runs`)
@@ -403,7 +404,7 @@ class ProtocolScreen(ManualRunScreen):
         with Container(id="protocol-body"):
             yield RunTable(id="runs")
             yield RunDetail(id="run-pane")
-        yield Label("", id="protocol-status", markup=False)
+        yield StatusLine(id="protocol-status")
         yield SteadyFooter()
 
     def on_mount(self) -> None:
@@ -438,13 +439,11 @@ class ProtocolScreen(ManualRunScreen):
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
-        status = self.query_one("#protocol-status", Label)
+        status = self.query_one(StatusLine)
         if message.rows is None:
-            status.update(message.error or "")
-            status.add_class("-error")
-            self.notify(message.error or "", severity="error", markup=False)
+            status.show_error(message.error or "")
             return
-        status.remove_class("-error")
+        status.clear_error()
         self.rows = message.rows
         self.loaded = True
         self._set_options(config_options(self.rows, message.names))
@@ -499,7 +498,7 @@ class ProtocolScreen(ManualRunScreen):
             table.show(shown, keep or table.current_key)
             self._shown_keys = keys
         self._show_detail()
-        self.query_one("#protocol-status", Label).update(self._status_text(shown, matching))
+        self.query_one(StatusLine).update(self._status_text(shown, matching))
         name = dict((cid, label) for label, cid in self._options).get(self.config_id or "")
         self.sub_title = f"Protokoll: {name}" if name else "Protokoll"
 
