@@ -8,7 +8,7 @@ Set-up: a temporary data directory with small demo books (`ledger_demo.generate(
 per_day=5)`), 1000 valid configs saved with `Workspace.save_configs` (names, hosts,
 intervals, formats and branches varied; every fifth bound to a workstation) and 10 run
 records per config (10,000), written per config in one `engine.store.Store` transaction
-but the newest, which goes through `RunStore.finish` as the daemon's would.
+but the newest, which goes through `Journal.finish` as the daemon's would.
 
 1. Cold start. Every start is a fresh `python` process in its own pseudo terminal of
    120×40 (TERM=xterm-256color) with Textual's real Linux driver, so the time includes the
@@ -43,9 +43,9 @@ but the newest, which goes through `RunStore.finish` as the daemon's would.
    it sleeps at least 3 × 20 ms per key waiting for idle. Between keys the app settles (a
    typist's gap). Typing NEEDLE (10 characters), then 10 × backspace; median and max each.
    Then RELOAD_KEYS keys, each sent right after a run of one config starts (written with
-   `RunStore.start`, as the daemon does) and the list's reload worker is started (what
+   `Journal.start`, as the daemon does) and the list's reload worker is started (what
    the `changes` hook makes the list do), so that the reload redraws a changed row.
-3. Context: `RunStore.last_run` for all 1000 configs — what tui.wiring's "Letzter Lauf"
+3. Context: `Journal.last_run` for all 1000 configs — what tui.wiring's "Letzter Lauf"
    hook costs on every load of the list; and projected for RETENTION (1000) runs per
    config, from one run file of that size.
 
@@ -83,7 +83,7 @@ from bench.common import ROOT, Figure, emit, mark, median, table
 from engine.runs import RETENTION as RETENTION_RUNS
 
 if TYPE_CHECKING:
-    from engine.runs import RunStore
+    from engine.journal import Journal
     from engine.workspace import Workspace
     from tui.hooks import Hooks
 
@@ -204,21 +204,18 @@ def build_home(root: Path) -> Workspace:
     generate(root / "ledger.sqlite", months=1, per_day=5, seed=7, end=DEMO_END)
     ws = Workspace(DataDir.open(root))
     configs = ws.save_configs(raw_configs())
-    ws.runs.dir.mkdir(mode=0o700, exist_ok=True)
     rnd = random.Random(11)
     for cfg in configs:
         write_runs(ws.runs, cfg.id, run_docs(cfg.id, cfg.name or cfg.id, RUNS_PER_CONFIG, rnd))
     return ws
 
 
-def write_runs(runs: RunStore, cfg_id: str, docs: list[dict[str, Any]]) -> None:
-    """All but the newest in one transaction, the newest through `RunStore.finish`: the
-    file then looks like the daemon's (the newest run's summary in its head)."""
-    from engine.runs import RUNS, RunRecord
-    from engine.store import Store
+def write_runs(runs: Journal, cfg_id: str, docs: list[dict[str, Any]]) -> None:
+    """All but the newest in one transaction, the newest through `Journal.finish`, as the
+    daemon writes it."""
+    from engine.runs import RunRecord
 
-    with Store(runs.dir / f"{cfg_id}.json").transaction() as db:
-        db.table(RUNS).insert_multiple(docs[:-1])
+    runs.import_legacy(cfg_id, [RunRecord.from_doc(d) for d in docs[:-1]], {}, None)
     runs.finish(RunRecord.from_doc(docs[-1]))
 
 
@@ -559,14 +556,14 @@ async def measure_keystrokes(ws: Workspace, needle: str = NEEDLE) -> Keystrokes:
 
 @dataclass(frozen=True)
 class RunCosts:
-    measured_s: float  # RunStore.last_run over every config of the data directory
+    measured_s: float  # Journal.last_run over every config of the data directory
     at_retention_s: float  # the same with RETENTION runs per config, projected
 
 
 def last_run_costs(ws: Workspace, work: Path) -> RunCosts:
-    """What tui.wiring's "Letzter Lauf" hook (RunStore.last_run) costs per list load: over
+    """What tui.wiring's "Letzter Lauf" hook (Journal.last_run) costs per list load: over
     the 1000 configs as built, and projected from one config holding RETENTION runs."""
-    from engine.runs import RunStore
+    from engine.journal import Journal
 
     ids = [c.id for c in ws.list_configs()]
     start = time.perf_counter()
@@ -574,8 +571,7 @@ def last_run_costs(ws: Workspace, work: Path) -> RunCosts:
     measured = time.perf_counter() - start
     assert found == len(ids), (found, len(ids))
 
-    full = RunStore(work / "runs-full")
-    full.dir.mkdir()
+    full = Journal(work / "journal-full.sqlite", work / "locks-full")
     write_runs(full, "voll", run_docs("voll", "voll", RETENTION_RUNS, random.Random(3)))
     times = []
     for _ in range(5):
@@ -756,7 +752,7 @@ def build_figures(
             f"„Letzter Lauf“ × {N_CONFIGS} ({RUNS_PER_CONFIG} Läufe je)",
             runs.measured_s * 1000,
             "ms",
-            note="RunStore.last_run, bei jedem Laden der Liste",
+            note="Journal.last_run, bei jedem Laden der Liste",
         ),
         fig(
             f"„Letzter Lauf“ × {N_CONFIGS} ({RETENTION_RUNS} Läufe je)",

@@ -39,14 +39,15 @@ an earlier run are replaced).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import shutil
 import sys
 import tempfile
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
@@ -91,6 +92,30 @@ class ExportFile:
     date_to: date | None
     size: int
     sha256: str
+    #: with `index_dir`: the file's bookings as int64 pairs (journal_no, fingerprint)
+    index: Path | None = None
+
+
+@dataclass(frozen=True)
+class LookBack:
+    """Where one client's look-back starts (SPEC §3): bookings in (floor, watermark] that
+    the journal does not list are delivered late. `loud_below`: found at or below it, a
+    booking was missed by the normal window and is only caught by the daily full check."""
+
+    floor: int
+    loud_below: int
+    #: (above, up_to) -> the journal numbers already delivered, ascending
+    delivered: Callable[[int, int], Iterator[int]]
+
+
+@dataclass(frozen=True)
+class Gaps:
+    """Journal numbers missing in a client's selected range: the count, the first gaps."""
+
+    first: int
+    last: int
+    missing: int
+    ranges: tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -99,6 +124,10 @@ class ExportResult:
     #: per client: commit these after every file was delivered, not before
     watermarks: dict[str, int]
     warnings: tuple[ExportWarning, ...]
+    #: bookings that became visible after higher numbers had been delivered
+    late: int = 0
+    #: per client: the numbering gaps seen in the selected range (information only)
+    gaps: dict[str, Gaps] = field(default_factory=dict)
 
     @property
     def nothing_to_export(self) -> bool:
@@ -192,6 +221,7 @@ class _Part:
         "fh",
         "first",
         "fiscal_year",
+        "index",
         "key",
         "last",
         "path",
@@ -200,7 +230,13 @@ class _Part:
     )
 
     def __init__(
-        self, key: object, fiscal_year: date | None, path: Path, fh: TextIO, writer: RowWriter
+        self,
+        key: object,
+        fiscal_year: date | None,
+        path: Path,
+        fh: TextIO,
+        writer: RowWriter,
+        index: _Index | None,
     ) -> None:
         self.key = key
         self.fiscal_year = fiscal_year
@@ -212,6 +248,60 @@ class _Part:
         self.credit = 0
         self.first = date.max
         self.last = date.min
+        self.index = index
+
+    def close(self) -> None:
+        self.fh.close()
+        if self.index is not None:
+            self.index.close()
+
+
+class _Index:
+    """The journal numbers and fingerprints of one part's rows, spilled to a side file in
+    blocks so memory stays flat (the runner journals them before the first upload)."""
+
+    __slots__ = ("fh", "path", "values")
+    BLOCK: Final = 1 << 16
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fh = path.open("wb")
+        self.values = array("q")
+
+    def add(self, journal_no: int, fingerprint: int) -> None:
+        values = self.values
+        values.append(journal_no)
+        values.append(fingerprint)
+        if len(values) >= self.BLOCK:
+            values.tofile(self.fh)
+            del values[:]
+
+    def close(self) -> None:
+        if not self.fh.closed:
+            self.values.tofile(self.fh)
+            del self.values[:]
+            self.fh.close()
+
+
+#: One `%r` per Booking field: a single C-level format call (~4x faster than repr of the
+#: named tuple); `%r` keeps None apart from the text "None".
+_FINGERPRINT_FORMAT: Final = "\x1f".join(["%r"] * len(Booking._fields))
+
+
+def fingerprint(booking: Booking) -> int:
+    """64 bits of BLAKE2b over a booking's values: the journal keeps it to tell a booking
+    changed in the ledger after delivery (SPEC §3)."""
+    text = _FINGERPRINT_FORMAT % tuple(booking)
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def read_index(path: Path) -> tuple[array[int], array[int]]:
+    """An index file as (journal numbers, fingerprints)."""
+    values = array("q")
+    with path.open("rb") as fh:
+        values.frombytes(fh.read())
+    return values[0::2], values[1::2]
 
 
 @dataclass(frozen=True)
@@ -224,16 +314,25 @@ class _Pending:
     client_id: str
     debit: int
     credit: int
+    index: Path | None = None
 
 
 class _Files:
     """The output files of one client and kind in one format."""
 
-    def __init__(self, fmt: FormatWriter, kind: FileKind, client: Client, staging: Path):
+    def __init__(
+        self,
+        fmt: FormatWriter,
+        kind: FileKind,
+        client: Client,
+        staging: Path,
+        indexed: bool = False,
+    ):
         self.fmt = fmt
         self.kind: FileKind = kind
         self.client = client
         self.staging = staging
+        self.indexed = indexed
         self.open: dict[object, _Part] = {}
         self.done: dict[object, list[_Part]] = {}
 
@@ -249,7 +348,7 @@ class _Files:
         if part is not None and (limit is None or part.rows < limit):
             return part
         if part is not None:  # full: close it, the next part takes over
-            part.fh.close()
+            part.close()
             self.done.setdefault(key, []).append(part)
         part = self.open[key] = self.new_part(key, fiscal_year)
         return part
@@ -260,12 +359,13 @@ class _Files:
         fh = open(  # noqa: SIM115
             fd, "w", encoding=self.fmt.encoding, newline="", buffering=_COPY_CHUNK
         )
-        return _Part(key, fiscal_year, Path(name), fh, self.fmt.row_writer(fh))
+        index = _Index(Path(name).with_suffix(".idx")) if self.indexed else None
+        return _Part(key, fiscal_year, Path(name), fh, self.fmt.row_writer(fh), index)
 
     def close(self) -> list[_Pending]:
         """Close every body; name parts 1..n where a period needed more than one file."""
         for key, part in self.open.items():
-            part.fh.close()
+            part.close()
             self.done.setdefault(key, []).append(part)
         self.open.clear()
         pending: list[_Pending] = []
@@ -274,6 +374,8 @@ class _Files:
             for number, part in enumerate(parts, start=1):
                 if not part.rows:  # opened but every row went elsewhere: nothing to deliver
                     part.path.unlink()
+                    if part.index is not None:
+                        part.index.path.unlink()
                     continue
                 info = FileInfo(
                     kind=self.kind,
@@ -284,7 +386,15 @@ class _Files:
                     rows=part.rows,
                 )
                 pending.append(
-                    _Pending(info, part.path, self.fmt, self.client.id, part.debit, part.credit)
+                    _Pending(
+                        info,
+                        part.path,
+                        self.fmt,
+                        self.client.id,
+                        part.debit,
+                        part.credit,
+                        part.index.path if part.index is not None else None,
+                    )
                 )
         self.done.clear()
         return pending
@@ -323,6 +433,8 @@ def _write_bookings(
                 )
                 continue
             part.rows += 1
+            if part.index is not None:
+                part.index.add(booking[0], fingerprint(booking))
             cents = booking[6]
             if booking[7] == "S":
                 part.debit += cents
@@ -366,7 +478,7 @@ def _write_debtors(
         report.refuse(None, "Zeichensatz", f"Debitorendaten: {exc}")
         return []
     finally:
-        part.fh.close()
+        part.close()
     info = FileInfo("debtors", None, None, None, None, len(rows))
     return [_Pending(info, part.path, files.fmt, client_id, 0, 0)]
 
@@ -384,10 +496,16 @@ def export(
     *,
     now: datetime,
     max_warnings: int = MAX_WARNINGS,
+    lookback: Mapping[str, LookBack] | None = None,
+    index_dir: Path | None = None,
 ) -> ExportResult:
     """Write the files of one run of `cfg` into `out_dir` (created if missing).
 
     `watermarks`: per client id, the highest journal number already delivered (missing: 0).
+    `lookback`: per client id, where to look below the watermark for bookings the journal
+    does not list (late-visible ones); None: nothing below the watermark is selected.
+    `index_dir`: when given, each file's bookings (journal number, fingerprint) are written
+    to `index_dir/<name>.idx` (see `read_index`) for the journal.
     `now`: the run's time (header "Erzeugt am", debtor file date); injected for tests.
     Returns the files, the new watermarks (to commit after delivery) and the warnings.
     Raises ExportError (German) when the config does not fit the ledger or bookings break
@@ -415,15 +533,23 @@ def export(
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".buchex-export-", dir=out_dir))
     report = _Report(max_warnings)
+    late = 0
+    gaps: dict[str, Gaps] = {}
     try:
         pending: list[_Pending] = []
         tokens = _mandant_tokens(clients)
         for client in clients:
             after = int(watermarks.get(client.id, 0))
-            if after >= upper[client.id]:
+            back = lookback.get(client.id) if lookback else None
+            looking_back = back is not None and back.floor < min(after, upper[client.id])
+            if after >= upper[client.id] and not looking_back:
                 continue
             if branch is not None and branch.client_id != client.id:
                 continue  # the branch belongs to another client: nothing of this one matches
+            if upper[client.id] > after:
+                found = _gaps(ledger, after, upper[client.id])
+                if found is not None:
+                    gaps[client.id] = found
             writers: dict[str, FormatWriter] = {}
             token = tokens[client.id]
 
@@ -436,15 +562,30 @@ def export(
             first_use: dict[str, int] = {}
             for kind, name, types, methods in streams:
                 fmt = _writer(writers, name, client, catalog, cfg, now, token)
-                files = _Files(fmt, kind, client, staging)
-                bookings = ledger.bookings(
+                files = _Files(fmt, kind, client, staging, indexed=index_dir is not None)
+                selection = {
+                    "branch_id": cfg.branch or None,
+                    "document_types": types,
+                    "payment_methods": methods,
+                }
+                late_nos: list[int] = []
+                if back is not None and looking_back:
+                    late_nos = _late_numbers(
+                        ledger, client.id, back, after, upper[client.id], selection
+                    )
+                    late += len(late_nos)
+                    for number in late_nos:
+                        report.warn(number, "Nachzügler", _late_message(number, back))
+                bookings: Iterator[Booking] = ledger.bookings(
                     client.id,
                     after_journal_no=after,
                     up_to_journal_no=upper[client.id],
-                    branch_id=cfg.branch or None,
-                    document_types=types,
-                    payment_methods=methods,
+                    **selection,  # type: ignore[arg-type]
                 )
+                if late_nos:
+                    bookings = itertools.chain(
+                        ledger.bookings_numbered(client.id, late_nos), bookings
+                    )
                 pending += _write_bookings(files, bookings, report, first_use)
             if cfg.export_debtors and first_use:
                 fmt = _writer(writers, formats["bookings"], client, catalog, cfg, now, token)
@@ -452,11 +593,78 @@ def export(
                 pending += _write_debtors(files, ledger, first_use, report)
         if report.refusals:
             raise report.error()
-        result = _finish(pending, out_dir)
+        if index_dir is not None:
+            index_dir.mkdir(parents=True, exist_ok=True)
+        result = _finish(pending, out_dir, index_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(
-        files=tuple(result), watermarks=new_watermarks, warnings=report.all_warnings()
+        files=tuple(result),
+        watermarks=new_watermarks,
+        warnings=report.all_warnings(),
+        late=late,
+        gaps=gaps,
+    )
+
+
+def _late_numbers(
+    ledger: Ledger,
+    client_id: str,
+    back: LookBack,
+    after: int,
+    upper: int,
+    selection: Mapping[str, Any],
+) -> list[int]:
+    """Matching bookings in (floor, watermark] that the journal does not list: a merge of
+    two ascending streams of journal numbers, so memory stays flat over any window."""
+    top = min(after, upper)
+    present = ledger.journal_numbers(
+        client_id, after_journal_no=back.floor, up_to_journal_no=top, **selection
+    )
+    delivered = back.delivered(back.floor, top)
+    missing: list[int] = []
+    done = next(delivered, None)
+    for number in present:
+        while done is not None and done < number:
+            done = next(delivered, None)
+        if done != number:
+            missing.append(number)
+    return missing
+
+
+def _late_message(number: int, back: LookBack) -> str:
+    if number <= back.loud_below:
+        return (
+            "Buchung lag unterhalb des Rückblickfensters und wurde erst bei der täglichen "
+            "Vollprüfung gefunden; sie wird jetzt geliefert. Bitte prüfen, warum sie so spät "
+            "in der Buchhaltung sichtbar wurde."
+        )
+    return (
+        "Buchung wurde erst sichtbar, nachdem höhere Journalnummern schon geliefert waren; "
+        "sie wird jetzt geliefert."
+    )
+
+
+def _gaps(ledger: Ledger, after: int, upper: int) -> Gaps | None:
+    missing, ranges = ledger.numbering_gaps(after, upper)
+    if not missing:
+        return None
+    return Gaps(after + 1, upper, missing, tuple(ranges))
+
+
+def format_gaps(client_id: str, gaps: Gaps) -> str:
+    """German line for the run record: "Mandant 1: 3 Journalnummern fehlen (1005–1007)"."""
+    listed = ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in gaps.ranges)
+    if len(gaps.ranges) < gaps.missing and sum(b - a + 1 for a, b in gaps.ranges) < gaps.missing:
+        listed += ", …"
+    what = (
+        "1 Journalnummer fehlt"
+        if gaps.missing == 1
+        else f"{format_int(gaps.missing)} Journalnummern fehlen"
+    )
+    return (
+        f"Mandant {client_id}: {what} in der Buchhaltung zwischen {gaps.first} und "
+        f"{gaps.last} ({listed}); nur zur Information (Lückenanalyse)"
     )
 
 
@@ -516,7 +724,9 @@ def _mandant_tokens(clients: Sequence[Client]) -> dict[str, str]:
     }
 
 
-def _finish(pending: Sequence[_Pending], out_dir: Path) -> list[ExportFile]:
+def _finish(
+    pending: Sequence[_Pending], out_dir: Path, index_dir: Path | None = None
+) -> list[ExportFile]:
     """Head + body into the final files; all of them, or none if anything fails."""
     names: set[str] = set()
     moved: list[Path] = []
@@ -542,6 +752,14 @@ def _finish(pending: Sequence[_Pending], out_dir: Path) -> list[ExportFile]:
                 size = out.tell()
             item.body.unlink()
             final = out_dir / name
+            index: Path | None = None
+            if index_dir is not None:
+                index = index_dir / f"{name}.idx"
+                if item.index is not None:
+                    os.replace(item.index, index)
+                else:  # a file without bookings (debtors)
+                    index.write_bytes(b"")
+                moved.append(index)
             os.replace(tmp, final)
             moved.append(final)
             result.append(
@@ -557,6 +775,7 @@ def _finish(pending: Sequence[_Pending], out_dir: Path) -> list[ExportFile]:
                     date_to=item.info.date_to,
                     size=size,
                     sha256=digest.hexdigest(),
+                    index=index,
                 )
             )
     except BaseException:
@@ -615,6 +834,11 @@ __all__ = [
     "ExportFile",
     "ExportResult",
     "ExportWarning",
+    "Gaps",
+    "LookBack",
     "export",
+    "fingerprint",
     "format_file_table",
+    "format_gaps",
+    "read_index",
 ]

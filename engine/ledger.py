@@ -28,6 +28,7 @@ import filelock
 import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
+from sqlalchemy.types import NullType
 
 from engine.paths import DataDir, private_umask
 
@@ -363,6 +364,16 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
+def _untyped(value: Any) -> sa.BindParameter[Any]:
+    """A bound value (a list: for IN) without a declared type, like the contract's columns.
+
+    The database then compares it as its column's type. Typed, psycopg sends a str as
+    VARCHAR, which PostgreSQL does not compare with a user's BIGINT account, INTEGER code or
+    ENUM column ("operator does not exist: bigint = character varying").
+    """
+    return sa.bindparam(None, value, type_=NullType(), expanding=isinstance(value, list))
+
+
 def _reason(exc: SQLAlchemyError) -> str:
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         return str(exc.orig)
@@ -440,7 +451,10 @@ class Ledger:
             return
         with self._connect() as conn:
             insp = sa.inspect(conn)
-            present = {n.lower(): n for n in [*insp.get_table_names(), *insp.get_view_names()]}
+            names = [*insp.get_table_names(), *insp.get_view_names()]
+            with contextlib.suppress(NotImplementedError):  # SQLite, MySQL have none
+                names += insp.get_materialized_view_names()  # PostgreSQL, Oracle
+            present = {n.lower(): n for n in names}
             absent = [name for name in CONTRACT if name not in present]
             if absent:
                 what = (
@@ -531,14 +545,15 @@ class Ledger:
         col = PARTNERS.c
         base = sa.select(PARTNERS).where(col.client_id == self._client_key(client_id))
         if kind is not None:
-            base = base.where(col.kind == kind)
+            base = base.where(col.kind == _untyped(kind))
         if accounts is None:
             stmts = [base]
         else:
             # Chunks: some databases cap the number of bound parameters per statement.
             wanted = sorted({str(a) for a in accounts})
             stmts = [
-                base.where(col.account.in_(wanted[i : i + 500])) for i in range(0, len(wanted), 500)
+                base.where(col.account.in_(_untyped(wanted[i : i + 500])))
+                for i in range(0, len(wanted), 500)
             ]
         result: list[Partner] = []
         with self._connect() as conn:
@@ -583,6 +598,7 @@ class Ledger:
         document_types: Collection[str] | None = None,
         payment_methods: Collection[str] | None = None,
         page_size: int = PAGE_SIZE,
+        only: Collection[int] | None = None,
     ) -> Iterator[Booking]:
         """Stream one client's bookings in journal order with after < journal_no <= up_to.
 
@@ -590,21 +606,17 @@ class Ledger:
         Each page is its own short read, so writers are not blocked for the whole stream;
         pass `up_to_journal_no` (e.g. `max_journal_no()` taken at the start) for a fixed set.
         """
-        self.check()
+        stmt = self._selection(
+            sa.select(BOOKINGS),
+            client_id,
+            up_to_journal_no=up_to_journal_no,
+            branch_id=branch_id,
+            document_types=document_types,
+            payment_methods=payment_methods,
+        )
         col = BOOKINGS.c
-        stmt = sa.select(BOOKINGS).where(col.client_id == self._client_key(client_id))
-        if up_to_journal_no is not None:
-            stmt = stmt.where(col.journal_no <= up_to_journal_no)
-        if branch_id is not None:
-            stmt = stmt.where(col.branch_id == self._branch_key(branch_id))
-        if document_types is not None:
-            stmt = stmt.where(col.document_type.in_(sorted(document_types)))
-        if payment_methods is not None:
-            stmt = stmt.where(
-                sa.or_(
-                    col.payment_method.is_(None), col.payment_method.in_(sorted(payment_methods))
-                )
-            )
+        if only is not None:
+            stmt = stmt.where(col.journal_no.in_(sorted(only)))
         stmt = stmt.order_by(col.journal_no).limit(page_size)
         last = after_journal_no
         while True:
@@ -632,14 +644,140 @@ class Ledger:
                 return
             last = int(rows[-1].journal_no)
 
+    def _selection(
+        self,
+        stmt: sa.Select[Any],
+        client_id: str,
+        *,
+        up_to_journal_no: int | None = None,
+        branch_id: str | None = None,
+        document_types: Collection[str] | None = None,
+        payment_methods: Collection[str] | None = None,
+    ) -> sa.Select[Any]:
+        """`stmt` narrowed to one client's bookings that match a config's filters."""
+        self.check()
+        col = BOOKINGS.c
+        stmt = stmt.where(col.client_id == self._client_key(client_id))
+        if up_to_journal_no is not None:
+            stmt = stmt.where(col.journal_no <= up_to_journal_no)
+        if branch_id is not None:
+            stmt = stmt.where(col.branch_id == self._branch_key(branch_id))
+        if document_types is not None:
+            stmt = stmt.where(col.document_type.in_(_untyped(sorted(document_types))))
+        if payment_methods is not None:
+            stmt = stmt.where(
+                sa.or_(
+                    col.payment_method.is_(None),
+                    col.payment_method.in_(_untyped(sorted(payment_methods))),
+                )
+            )
+        return stmt
+
+    def journal_numbers(
+        self,
+        client_id: str,
+        *,
+        after_journal_no: int,
+        up_to_journal_no: int,
+        branch_id: str | None = None,
+        document_types: Collection[str] | None = None,
+        payment_methods: Collection[str] | None = None,
+        page_size: int = 50_000,
+    ) -> Iterator[int]:
+        """Only the journal numbers of the bookings `bookings()` would yield, ascending:
+        the look-back compares them with the export journal without reading whole rows."""
+        col = BOOKINGS.c
+        stmt = self._selection(
+            sa.select(col.journal_no),
+            client_id,
+            up_to_journal_no=up_to_journal_no,
+            branch_id=branch_id,
+            document_types=document_types,
+            payment_methods=payment_methods,
+        )
+        stmt = stmt.order_by(col.journal_no).limit(page_size)
+        last = after_journal_no
+        while True:
+            with self._connect() as conn:
+                numbers = [
+                    int(n) for n in conn.execute(stmt.where(col.journal_no > last)).scalars()
+                ]
+            yield from numbers
+            if len(numbers) < page_size:
+                return
+            last = numbers[-1]
+
+    def bookings_numbered(self, client_id: str, numbers: Collection[int]) -> Iterator[Booking]:
+        """The bookings of one client with the given journal numbers, in journal order."""
+        wanted = sorted(set(numbers))
+        for i in range(0, len(wanted), 500):  # some databases cap bound parameters
+            chunk = wanted[i : i + 500]
+            yield from self.bookings(
+                client_id,
+                after_journal_no=chunk[0] - 1,
+                up_to_journal_no=chunk[-1],
+                only=chunk,
+            )
+
+    def numbering_gaps(
+        self, above: int, up_to: int, *, limit: int = 20
+    ) -> tuple[int, list[tuple[int, int]]]:
+        """Journal numbers missing in (above, up_to] over all clients' bookings (GoBD
+        "Lückenanalyse"): the count and the first `limit` gaps as (first, last). One
+        aggregate reads the range's index; only a range with gaps is read number by number."""
+        self.check()
+        col = BOOKINGS.c
+        rng = sa.and_(col.journal_no > above, col.journal_no <= up_to)
+        with self._connect() as conn:
+            count, low, high = conn.execute(
+                sa.select(
+                    sa.func.count(), sa.func.min(col.journal_no), sa.func.max(col.journal_no)
+                ).where(rng)
+            ).one()
+        if not count:
+            return 0, []
+        low, high = int(low), int(high)
+        missing = (high - low + 1) - int(count)
+        if missing <= 0:  # no gaps (or numbers repeated per client: nothing to tell)
+            return 0, []
+        gaps: list[tuple[int, int]] = []
+        total = 0
+        expected = low
+        for number in self._all_numbers(low - 1, high):
+            if number > expected:
+                total += number - expected
+                if len(gaps) < limit:
+                    gaps.append((expected, number - 1))
+            expected = max(expected, number + 1)
+        return total, gaps
+
+    def _all_numbers(self, above: int, up_to: int, page_size: int = 50_000) -> Iterator[int]:
+        col = BOOKINGS.c
+        stmt = (
+            sa.select(col.journal_no)
+            .where(col.journal_no <= up_to)
+            .order_by(col.journal_no)
+            .limit(page_size)
+        )
+        last = above
+        while True:
+            with self._connect() as conn:
+                numbers = [
+                    int(n) for n in conn.execute(stmt.where(col.journal_no > last)).scalars()
+                ]
+            yield from numbers
+            if len(numbers) < page_size:
+                return
+            last = numbers[-1]
+
     # -- stats
 
     def stats(self) -> list[ClientStats]:
         """Per client: bookings, S and H sums, journal range, date range, partner counts."""
         catalog = self.catalog()
         b, p = BOOKINGS.c, PARTNERS.c
-        debit = sa.func.sum(sa.case((b.debit_credit == "S", b.amount_cents), else_=0))
-        credit = sa.func.sum(sa.case((b.debit_credit == "H", b.amount_cents), else_=0))
+        debit = sa.func.sum(sa.case((b.debit_credit == _untyped("S"), b.amount_cents), else_=0))
+        credit = sa.func.sum(sa.case((b.debit_credit == _untyped("H"), b.amount_cents), else_=0))
         booking_stmt = sa.select(
             b.client_id,
             sa.func.count(),

@@ -40,9 +40,23 @@ class DataDir:
         return self.root / "buchex.json"
 
     @property
+    def journal_path(self) -> Path:
+        """The export journal: runs, watermarks, delivered bookings (engine/journal.py)."""
+        return self.root / "journal.sqlite"
+
+    @property
     def runs_dir(self) -> Path:
-        """Run history, watermarks, alert state: one file per config (engine/runs.py)."""
+        """Run files of versions before the journal; migrated on first open."""
         return self.root / "runs"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Files of deliveries not yet finished, one folder per run."""
+        return self.root / "outbox"
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.root / "locks"
 
     @property
     def ledger_path(self) -> Path:

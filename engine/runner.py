@@ -1,37 +1,51 @@
-"""One run of a config: export, deliver, record, alert (SPEC §3).
+"""One run of a config: reconcile, export, plan, deliver, record, alert (SPEC §3).
 
-The watermark moves only in the same commit that records a successful delivery, so a
-failed run loses nothing: the next run exports the same bookings again. One config never
-runs twice at once (`RunStore.exclusive`, across processes). Every failure ends as a run
+1. Reconcile: a delivery an earlier run planned but never finished (killed, cut, full
+   disk) is completed first. Its files wait in the outbox; on the server, a file already
+   there under its final name with the planned size counts as delivered, the others are
+   sent under the planned names, leftover temporary files are removed. So after a crash the
+   advisor gets every booking exactly once.
+2. Export: the bookings above the watermark, plus those below it (down to the look-back
+   floor) that the journal does not list: late-visible bookings are never lost.
+3. Plan: before the first upload, the files and their bookings go into the journal.
+4. Deliver; then one commit marks the delivery done, records the run, moves the watermark.
+
+A failed delivery keeps its plan and outbox for the next run's reconcile. One config never
+runs twice at once (`Journal.exclusive`, across processes). Every failure ends as a run
 record naming the step and a plain reason; nothing escapes as a bare traceback.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+import json
 import logging
 import os
-import tempfile
+import posixpath
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from engine.alerts import AlertState, RunOutcome, decide, deliver_alert
 from engine.cipher import CipherError
 from engine.config import ExportConfig
+from engine.journal import BookingIndex, ClientMark, Delivery, JournalError, PlannedFile
 from engine.runs import RunBusy, RunRecord, new_run_id
 from engine.schedule import inside_window
 from engine.transports import make_transport
-from engine.transports.base import TransportError, remote_folder
+from engine.transports.base import Transport, TransportError, remote_folder, temp_name
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
     # engine.export and engine.ledger load SQLAlchemy: imported in `_export`, so that the
     # TUI (whose hooks import this module) starts without it.
-    from engine.export import ExportResult, ExportWarning
+    from engine.export import ExportFile, ExportResult, ExportWarning, LookBack
 
 log = logging.getLogger("buchex.run")
 
@@ -39,7 +53,13 @@ Clock = Callable[[], dt.datetime]
 
 MAX_RECORDED_WARNINGS = 100
 STEP_PREPARE = "Vorbereitung"
+STEP_RECONCILE = "Abgleich"
 STEP_EXPORT = "Export"
+STEP_PLAN = "Exportjournal"
+#: How often a run looks below the look-back window, down to the baseline (SPEC §3).
+FULL_CHECK_EVERY = dt.timedelta(days=1)
+
+_T = TypeVar("_T")
 
 
 class OutsideWindow(Exception):
@@ -117,37 +137,355 @@ def _run_locked(
     clock: Clock,
     tz: ZoneInfo,
 ) -> RunRecord:
+    _settle_dead_runs(ws, cfg, clock().astimezone(tz))
     ws.runs.start(record)
     watermarks: dict[str, int] | None = None
+    marks: dict[str, ClientMark] | None = None
+    full_check_at: str | None = None
+    planned = False
+    outbox = ws.data_dir.outbox_dir / record.id
     step = STEP_PREPARE
     try:
-        with tempfile.TemporaryDirectory(prefix="buchex-run-") as tmp:
-            step = STEP_EXPORT
-            result = _export(ws, cfg, Path(tmp), clock().astimezone(tz))
-            record.warnings = _capped([format_warning(w) for w in result.warnings])
-            if result.nothing_to_export:
-                record.status = "nothing"
-                record.reason = "nichts zu exportieren"
-            else:
-                rows = sum(f.rows for f in result.files)
-                _progress(ws, record, opts, f"Export: {len(result.files)} Datei(en), {rows} Zeilen")
-                _deliver(ws, cfg, result, record, opts, clock().astimezone(tz).date())
-                record.status = "ok"
-            watermarks = result.watermarks
+        unfinished = ws.runs.open_delivery(cfg.id)
+        reconciled: list[dict[str, object]] = []
+        if unfinished is not None:
+            step = STEP_RECONCILE
+            reconciled = _reconcile(ws, cfg, unfinished, record, opts, clock, tz)
+            record.files = list(reconciled)
+        step = STEP_EXPORT
+        now = clock().astimezone(tz)
+        lookback, marks, full = _lookback(ws, cfg, now)
+        result = _export(ws, cfg, outbox, now, lookback)
+        record.warnings = _capped([format_warning(w) for w in result.warnings])
+        record.late = result.late
+        record.gaps = _gap_lines(result)
+        if full:
+            full_check_at = now.isoformat(timespec="seconds")
+        if result.late:
+            log.warning(
+                "Lauf %s: %d spät sichtbare Buchung(en) nachgeliefert", record.id, result.late
+            )
+        if result.nothing_to_export and reconciled:
+            record.status = "ok"
+            record.reason = "unterbrochene Lieferung abgeschlossen; keine neuen Buchungen"
+        elif result.nothing_to_export:
+            record.status = "nothing"
+            record.reason = "nichts zu exportieren"
+        else:
+            rows = sum(f.rows for f in result.files)
+            _progress(ws, record, opts, f"Export: {len(result.files)} Datei(en), {rows} Zeilen")
+            folder = remote_folder(cfg.target, clock().astimezone(tz).date())
+
+            def plan() -> None:
+                # Once connected and in the folder, right before the first upload: a run
+                # that cannot even log in leaves nothing to reconcile.
+                nonlocal planned, step
+                if not planned:
+                    step = STEP_PLAN
+                    _plan(ws, record, result, folder, clock().astimezone(tz))
+                    planned, step = True, STEP_EXPORT
+                    _progress(ws, record, opts, "Lieferung im Exportjournal vorgemerkt")
+
+            _with_retries(
+                ws,
+                record,
+                opts,
+                lambda: _upload_all(ws, cfg, result, record, opts, folder, plan),
+            )
+            record.files = [*reconciled, *record.files]
+            record.status = "ok"
+        watermarks = result.watermarks
     except _Failed as exc:
         record.status, record.step, record.reason = "failed", exc.step, exc.reason
+    except JournalError as exc:
+        record.status, record.step, record.reason = "failed", step, str(exc)
     except Exception as exc:  # the record must name a step, whatever went wrong
         log.exception("Lauf %s: unerwarteter Fehler im Schritt %s", record.id, step)
         record.status, record.step = "failed", step
         record.reason = f"interner Fehler ({type(exc).__name__}: {exc})"
+    if record.status == "failed" and planned:
+        record.reason = (
+            f"{record.reason}. Die geplanten Dateien liegen bereit und werden beim nächsten "
+            "Lauf mit dem Server abgeglichen und nachgereicht."
+        )
     record.finished_at = clock().astimezone(tz).isoformat(timespec="seconds")
     alert_state = _alert(ws, cfg, record, tz)
+    succeeded = record.status in ("ok", "nothing")
     ws.runs.finish(
         record,
-        watermarks=watermarks if record.status in ("ok", "nothing") else None,
+        watermarks=watermarks if succeeded else None,
         alert_state=alert_state,
+        delivery=record.id if record.status == "ok" else None,
+        marks=marks if succeeded else None,
+        full_check_at=full_check_at if succeeded else None,
     )
+    if succeeded or not planned:  # a planned, unfinished delivery keeps its files
+        shutil.rmtree(outbox, ignore_errors=True)
     return record
+
+
+class Unfinished(Exception):
+    """`export --commit` while a cut delivery waits for its reconcile."""
+
+
+def export_local(
+    ws: Workspace,
+    cfg: ExportConfig,
+    out: Path,
+    *,
+    commit: bool,
+    clock: Clock = _now_local,
+) -> ExportResult:
+    """`buchex export`: the files a run would upload, written to `out`, with the same
+    selection as a run (look-back included). `commit`: record them in the journal as
+    delivered (a run record with trigger "export"), so no run sends them again.
+
+    Raises RunBusy, Unfinished, ExportError, LedgerError, JournalError."""
+    import tempfile
+
+    from engine.export import export
+
+    tz = ws.time_zone()
+    now = clock().astimezone(tz)
+    with ws.runs.exclusive(cfg.id), tempfile.TemporaryDirectory(prefix="buchex-idx-") as tmp:
+        unfinished = ws.runs.open_delivery(cfg.id)
+        if commit and unfinished is not None:
+            raise Unfinished(
+                f"Die Lieferung von Lauf {unfinished.run_id} ist nicht abgeschlossen; erst "
+                f"»buchex run {cfg.id}« ausführen, damit sie abgeglichen wird."
+            )
+        lookback, marks, full = _lookback(ws, cfg, now)
+        with ws.ledger() as ledger:
+            result = export(
+                cfg,
+                ledger,
+                ws.runs.watermarks(cfg.id),
+                out,
+                now=now,
+                lookback=lookback,
+                index_dir=Path(tmp) if commit else None,
+            )
+        if not commit:
+            return result
+        record = RunRecord(
+            id=new_run_id(now),
+            config_id=cfg.id,
+            config_name=cfg.name or cfg.id,
+            trigger="export",
+            started_at=now.isoformat(timespec="seconds"),
+            finished_at=now.isoformat(timespec="seconds"),
+            status="ok" if result.files else "nothing",
+            reason=f"lokal exportiert nach {out} und als geliefert verbucht",
+            warnings=_capped([format_warning(w) for w in result.warnings]),
+            late=result.late,
+            gaps=_gap_lines(result),
+            host_pid=os.getpid(),
+            files=[_file_doc(_planned(f), str(f.path)) for f in result.files],
+        )
+        if result.files:
+            _plan(ws, record, result, str(out), now)
+        ws.runs.finish(
+            record,
+            watermarks=result.watermarks,
+            delivery=record.id if result.files else None,
+            marks=marks,
+            full_check_at=now.isoformat(timespec="seconds") if full else None,
+        )
+        return result
+
+
+def _settle_dead_runs(ws: Workspace, cfg: ExportConfig, now: dt.datetime) -> None:
+    """Records of this config still "running" belong to a process that is gone: we hold
+    the config's run lock, which that process would hold while it ran."""
+    for stale in ws.runs.running(cfg.id):
+        stale.status, stale.step = "failed", stale.step or STEP_PREPARE
+        stale.reason = (
+            f"abgebrochen: der Prozess {stale.host_pid or '?'} wurde beendet, bevor der Lauf "
+            "abgeschlossen war"
+        )
+        stale.finished_at = now.isoformat(timespec="seconds")
+        ws.runs.finish(stale)
+
+
+def selection_key(cfg: ExportConfig) -> str:
+    """The filters that decide which bookings a config selects: when they change, the
+    look-back starts at the watermark (filters apply to bookings journaled from then on)."""
+    doc = {
+        "document_types": sorted(cfg.document_types),
+        "payment_methods": sorted(cfg.payment_methods),
+        "branch": cfg.branch or "",
+        "incoming_export": bool(cfg.incoming_export),
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _lookback(
+    ws: Workspace, cfg: ExportConfig, now: dt.datetime
+) -> tuple[dict[str, LookBack], dict[str, ClientMark], bool]:
+    """Per client: where this run looks for bookings the journal does not list; the
+    baselines to store; whether this is the daily full check (down to the baseline)."""
+    from engine.export import LookBack
+
+    window = ws.chain_settings().lookback
+    marks = ws.runs.marks(cfg.id)
+    last_full = ws.runs.last_full_check(cfg.id)
+    full = last_full is None or now - last_full >= FULL_CHECK_EVERY or now < last_full
+    key = selection_key(cfg)
+    lookback: dict[str, LookBack] = {}
+    new_marks: dict[str, ClientMark] = {}
+    for client_id in dict.fromkeys(cfg.clients):
+        mark = marks.get(client_id, ClientMark())
+        baseline = mark.baseline
+        if mark.selection is not None and mark.selection != key:
+            baseline = max(baseline, mark.watermark)
+        if mark.selection != key:
+            new_marks[client_id] = ClientMark(mark.watermark, baseline, key)
+        normal = max(baseline, mark.watermark - window)
+        lookback[client_id] = LookBack(
+            floor=baseline if full else normal,
+            loud_below=normal,
+            delivered=functools.partial(ws.runs.delivered_numbers, cfg.id, client_id),
+        )
+    return lookback, new_marks, full
+
+
+def _gap_lines(result: ExportResult) -> list[str]:
+    from engine.export import format_gaps
+
+    return [format_gaps(client_id, gaps) for client_id, gaps in result.gaps.items()]
+
+
+def _plan(
+    ws: Workspace, record: RunRecord, result: ExportResult, folder: str, now: dt.datetime
+) -> None:
+    """Journal the files and their bookings before the first upload (SPEC §3)."""
+    from engine.export import read_index
+
+    files = [_planned(f) for f in result.files]
+
+    def indexes() -> Iterator[BookingIndex]:
+        for file_no, f in enumerate(result.files):
+            if f.index is None:
+                continue
+            journal_nos, fingerprints = read_index(f.index)
+            yield BookingIndex(f.client_id, file_no, journal_nos, fingerprints)
+
+    ws.runs.plan_delivery(
+        record,
+        folder=folder,
+        files=files,
+        watermarks=result.watermarks,
+        bookings=indexes(),
+        now=now.isoformat(timespec="seconds"),
+    )
+
+
+def _planned(f: ExportFile) -> PlannedFile:
+    return PlannedFile(
+        name=f.name,
+        size=f.size,
+        sha256=f.sha256,
+        rows=f.rows,
+        kind=f.kind,
+        client_id=f.client_id,
+        debit_cents=f.debit_cents,
+        credit_cents=f.credit_cents,
+    )
+
+
+def _reconcile(
+    ws: Workspace,
+    cfg: ExportConfig,
+    delivery: Delivery,
+    record: RunRecord,
+    opts: RunOptions,
+    clock: Clock,
+    tz: ZoneInfo,
+) -> list[dict[str, object]]:
+    """Complete the delivery a cut run planned: what arrived counts, the rest is sent now
+    under the planned names from the outbox. Files whose outbox copy is gone are taken out
+    of the journal, so the look-back selects their bookings again."""
+    outbox = ws.data_dir.outbox_dir / delivery.run_id
+    intact = {i for i, f in enumerate(delivery.files) if _intact(outbox / f.name, f)}
+    _progress(
+        ws,
+        record,
+        opts,
+        f"Abgleich: Lieferung von Lauf {delivery.run_id} war nicht abgeschlossen "
+        f"({len(delivery.files)} Datei(en) geplant)",
+    )
+
+    def attempt() -> tuple[list[int], list[int], list[int], list[dict[str, object]]]:
+        there: list[int] = []
+        sent: list[int] = []
+        lost: list[int] = []
+        done: list[dict[str, object]] = []
+        with _transport(ws, cfg, opts) as transport:
+            transport.connect()
+            folder = transport.ensure_directory(delivery.folder)
+            for i, f in enumerate(delivery.files):
+                final = posixpath.join(folder, f.name)
+                transport.discard(posixpath.join(folder, temp_name(f.name)))
+                if transport.remote_size(final) == f.size:
+                    there.append(i)
+                elif i in intact:
+                    transport.upload_atomic(outbox / f.name, folder, f.name)
+                    sent.append(i)
+                else:
+                    lost.append(i)
+                    continue
+                done.append(_file_doc(f, final))
+        return there, sent, lost, done
+
+    there, sent, lost, done = _with_retries(ws, record, opts, attempt)
+    if lost:
+        dropped = ws.runs.drop_files(delivery.run_id, lost)
+        log.warning(
+            "Lauf %s: %d geplante Datei(en) von Lauf %s fehlen im Ausgang; %d Buchungen "
+            "werden neu ausgewählt",
+            record.id,
+            len(lost),
+            delivery.run_id,
+            dropped,
+        )
+    now = clock().astimezone(tz).isoformat(timespec="seconds")
+    cut = ws.runs.run(delivery.run_id) or RunRecord(
+        id=delivery.run_id,
+        config_id=cfg.id,
+        config_name=cfg.name or cfg.id,
+        trigger="manual",
+        started_at=delivery.created_at,
+        status="failed",
+    )
+    summary = (
+        f"Lieferung beim Lauf {record.id} abgeglichen: {len(there)} Datei(en) waren schon auf "
+        f"dem Server, {len(sent)} nachgereicht"
+        + (f", {len(lost)} nicht mehr vorhanden (Buchungen neu ausgewählt)" if lost else "")
+    )
+    cut.files = done
+    cut.steps.append(summary)
+    if cut.status == "running":
+        cut.status, cut.step = "failed", cut.step or STEP_PREPARE
+        cut.reason = "abgebrochen, bevor die Lieferung abgeschlossen war"
+        cut.finished_at = now
+    ws.runs.finish(cut, delivery=delivery.run_id)
+    shutil.rmtree(outbox, ignore_errors=True)
+    _progress(ws, record, opts, summary)
+    return done
+
+
+def _intact(path: Path, planned: PlannedFile) -> bool:
+    """The outbox copy is the planned file, byte for byte."""
+    try:
+        if path.stat().st_size != planned.size:
+            return False
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest() == planned.sha256
+    except OSError:
+        return False
 
 
 def _capped(warnings: list[str]) -> list[str]:
@@ -171,46 +509,78 @@ def _progress(ws: Workspace, record: RunRecord, opts: RunOptions, line: str) -> 
         opts.on_progress(record)
 
 
-def _export(ws: Workspace, cfg: ExportConfig, out: Path, now: dt.datetime) -> ExportResult:
+def _export(
+    ws: Workspace,
+    cfg: ExportConfig,
+    outbox: Path,
+    now: dt.datetime,
+    lookback: dict[str, LookBack],
+) -> ExportResult:
     from engine.export import ExportError, export
     from engine.ledger import LedgerError
 
     try:
         with ws.ledger() as ledger:
-            return export(cfg, ledger, ws.runs.watermarks(cfg.id), out, now=now)
+            return export(
+                cfg,
+                ledger,
+                ws.runs.watermarks(cfg.id),
+                outbox,
+                now=now,
+                lookback=lookback,
+                index_dir=outbox / ".index",
+            )
     except ExportError as exc:
         raise _Failed(STEP_EXPORT, str(exc)) from None
     except LedgerError as exc:
         raise _Failed(STEP_EXPORT, str(exc)) from None
 
 
-def _deliver(
-    ws: Workspace,
-    cfg: ExportConfig,
-    result: ExportResult,
-    record: RunRecord,
-    opts: RunOptions,
-    run_date: dt.date,
-) -> None:
-    """Upload every file; transient failures retry the whole delivery with backoff.
+def _with_retries(
+    ws: Workspace, record: RunRecord, opts: RunOptions, action: Callable[[], _T]
+) -> _T:
+    """`action` (one connection's work); transient failures retry it with backoff.
     Re-uploading a file that already arrived is harmless: the final name is replaced
     atomically with identical content."""
     delay = opts.backoff
     for attempt in range(1, opts.attempts + 1):
         record.attempts = attempt
         try:
-            record.files = _upload_all(ws, cfg, result, record, opts, run_date)
-            return
+            return action()
         except TransportError as err:
             if not err.transient or attempt == opts.attempts:
                 raise _Failed(err.step, _reason(err)) from None
             _progress(ws, record, opts, f"Versuch {attempt} fehlgeschlagen ({err}); neuer Versuch")
             opts.sleep(delay)
             delay *= 2
+    raise AssertionError("unreachable")  # pragma: no cover - attempts >= 1
 
 
 def _reason(err: TransportError) -> str:
     return f"{err.reason} ({err.detail})" if err.detail else err.reason
+
+
+def _transport(ws: Workspace, cfg: ExportConfig, opts: RunOptions) -> Transport:
+    return make_transport(
+        cfg.target,
+        known_hosts=ws.data_dir.known_hosts_path,
+        timeout=opts.timeout,
+        transfer_deadline=opts.transfer_deadline,
+    )
+
+
+def _file_doc(f: PlannedFile, remote_path: str) -> dict[str, object]:
+    return {
+        "name": f.name,
+        "kind": f.kind,
+        "client_id": f.client_id,
+        "remote_path": remote_path,
+        "size": f.size,
+        "sha256": f.sha256,
+        "rows": f.rows,
+        "debit_cents": f.debit_cents,
+        "credit_cents": f.credit_cents,
+    }
 
 
 def _upload_all(
@@ -219,35 +589,19 @@ def _upload_all(
     result: ExportResult,
     record: RunRecord,
     opts: RunOptions,
-    run_date: dt.date,
-) -> list[dict[str, object]]:
+    folder: str,
+    before_upload: Callable[[], None],
+) -> None:
     delivered: list[dict[str, object]] = []
-    transport = make_transport(
-        cfg.target,
-        known_hosts=ws.data_dir.known_hosts_path,
-        timeout=opts.timeout,
-        transfer_deadline=opts.transfer_deadline,
-    )
-    with transport:
+    with _transport(ws, cfg, opts) as transport:
         transport.connect()
-        folder = transport.ensure_directory(remote_folder(cfg.target, run_date))
+        remote = transport.ensure_directory(folder)
+        before_upload()
         for f in result.files:
-            uploaded = transport.upload_atomic(f.path, folder, f.name)
-            delivered.append(
-                {
-                    "name": f.name,
-                    "kind": f.kind,
-                    "client_id": f.client_id,
-                    "remote_path": uploaded.remote_path,
-                    "size": uploaded.size,
-                    "sha256": f.sha256,
-                    "rows": f.rows,
-                    "debit_cents": f.debit_cents,
-                    "credit_cents": f.credit_cents,
-                }
-            )
+            uploaded = transport.upload_atomic(f.path, remote, f.name)
+            delivered.append(_file_doc(_planned(f), uploaded.remote_path))
             _progress(ws, record, opts, f"übertragen: {uploaded.remote_path} ({uploaded.size} B)")
-    return delivered
+    record.files = delivered
 
 
 def _alert(ws: Workspace, cfg: ExportConfig, record: RunRecord, tz: ZoneInfo) -> dict[str, object]:

@@ -27,6 +27,9 @@ ALLGEMEIN = "Allgemein"
 
 SECURITY_CHOICES = (("none", "keine"), ("starttls", "STARTTLS"), ("ssl", "SSL/TLS"))
 DEFAULT_SMTP_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
+#: Journal numbers below the watermark every run re-checks for late-visible bookings
+#: (docs/export.md "Look-back"); below that only the daily full check looks.
+DEFAULT_LOOKBACK = 20_000
 
 
 def _p_timezone(raw: Any) -> str | None:
@@ -115,6 +118,26 @@ class ChainSettings:
             help="leer: eingebettete ledger.sqlite",
         ),
     )
+    lookback_journal_numbers: int | None = field(
+        default=None,
+        metadata=spec(
+            "Rückblick (Journalnummern)",
+            ALLGEMEIN,
+            "int",
+            p_int(0, 1_000_000_000),
+            help=f"leer: {DEFAULT_LOOKBACK:_}".replace("_", ".")
+            + "; so weit unter der höchsten gelieferten Nummer sucht jeder Lauf nach "
+            "Buchungen, die erst spät sichtbar wurden",
+        ),
+    )
+
+    @property
+    def lookback(self) -> int:
+        return (
+            DEFAULT_LOOKBACK
+            if self.lookback_journal_numbers is None
+            else self.lookback_journal_numbers
+        )
 
 
 SMTP_FIELDS: tuple[FieldSpec, ...] = tuple(field_specs(SmtpSettings))

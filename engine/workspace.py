@@ -37,8 +37,8 @@ from engine.fields import (
     parse_values,
     unknown_keys,
 )
+from engine.journal import Journal
 from engine.paths import DataDir
-from engine.runs import RunStore
 from engine.schedule import resolve_tz
 from engine.settings import CHAIN_FIELDS, SMTP_FIELDS, ChainSettings, SmtpSettings
 from engine.store import Stamp, Store
@@ -65,7 +65,6 @@ class Workspace:
         self.data_dir = data_dir
         self.store = Store(data_dir.store_path)
         self.audit = AuditLog(data_dir.audit_path)
-        self.runs = RunStore(data_dir.runs_dir)
         self._settings_cache: tuple[Stamp | None, dict[str, Any]] | None = None
         self._tz_cache: tuple[Stamp | None, ZoneInfo] | None = None
         self._configs_cache: tuple[Stamp, dict[str, ExportConfig]] | None = None
@@ -73,6 +72,16 @@ class Workspace:
     @classmethod
     def open(cls, home: str | None = None) -> Workspace:
         return cls(DataDir.open(home))
+
+    @cached_property
+    def runs(self) -> Journal:
+        """The export journal: run history, watermarks, delivered bookings. Run files of
+        older versions (`runs/*.json`) are moved into it on first use."""
+        from engine.journal_migrate import migrate_legacy_runs
+
+        journal = Journal(self.data_dir.journal_path, self.data_dir.locks_dir)
+        migrate_legacy_runs(self.data_dir.runs_dir, journal)
+        return journal
 
     @cached_property
     def cipher(self) -> Cipher:

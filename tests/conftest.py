@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import os
@@ -9,7 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -18,6 +19,9 @@ from engine.ledger import Branch, Catalog, Client, DocumentType, PaymentMethod
 from engine.paths import DataDir
 from engine.workspace import Workspace
 from tests.servers import FTPServer, ftp_server
+
+if TYPE_CHECKING:
+    from tests.pg_server import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,6 +103,32 @@ def ftp(tmp_path: Path) -> Iterator[FTPServer]:
     root.mkdir()
     with ftp_server(root) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server on 127.0.0.1 for the whole session (tests/pg_server.py).
+
+    Skips where none can be started (initdb/pg_ctl missing); on CI (CI=true) that fails.
+    """
+    from tests import pg_server  # psycopg only for the tests that use it
+
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(pg_server.postgres_server())
+        except pg_server.PostgresUnavailable as exc:
+            if os.environ.get("CI", "").lower() in ("true", "1"):
+                pytest.fail(f"CI braucht einen PostgreSQL-Server: {exc}", pytrace=False)
+            pytest.skip(str(exc))
+        yield server
+
+
+@pytest.fixture
+def postgres_db(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh empty database on the session's server, dropped after the test; its name."""
+    name = postgres_server.create_database()
+    yield name
+    postgres_server.drop_database(name)
 
 
 @pytest.fixture

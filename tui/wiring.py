@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 from engine.config import ExportConfig
 from engine.runs import RunRecord, RunSummary
 from engine.schedule import next_due
-from engine.store import Stamp
 from engine.workspace import Workspace
 from tui.hooks import Clock, Hooks, LastRun, SystemClock
 
@@ -23,12 +22,12 @@ from tui.hooks import Clock, Hooks, LastRun, SystemClock
 class _LastRunCache:
     """The newest run per config, re-read only when that config's run file changed: the
     list asks for every config on each reload, and the run store changes with every
-    progress step of a daemon run. (The read itself is cheap: RunStore keeps a summary.)"""
+    progress step of a daemon run. (The read itself is cheap: one indexed query.)"""
 
     def __init__(self, ws: Workspace) -> None:
         self._ws = ws
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[Stamp | None, RunSummary | None]] = {}
+        self._cache: dict[str, tuple[int | None, RunSummary | None]] = {}
 
     def get(self, cfg_id: str) -> RunSummary | None:
         stamp = self._ws.runs.file_stamp(cfg_id)

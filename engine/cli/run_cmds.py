@@ -11,9 +11,16 @@ import sys
 from pathlib import Path
 
 from engine.cli.common import EXIT_FAILED, EXIT_INVALID, EXIT_OK, err, out, table
-from engine.export import ExportError, export, format_file_table
-from engine.runner import OutsideWindow, RunOptions, format_warning, run_config
-from engine.runs import RunRecord
+from engine.export import ExportError, format_file_table
+from engine.runner import (
+    OutsideWindow,
+    RunOptions,
+    Unfinished,
+    export_local,
+    format_warning,
+    run_config,
+)
+from engine.runs import RunBusy, RunRecord
 from engine.schedule import due_times, format_due_times, parse_moment
 from engine.transports.base import test_connection
 from engine.workspace import Workspace
@@ -24,7 +31,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument("id")
     c.add_argument("--out", required=True, type=Path, metavar="DIR", help="Zielverzeichnis")
     c.add_argument(
-        "--commit", action="store_true", help="Wasserstand danach weiterschieben (wie ein Lauf)"
+        "--commit",
+        action="store_true",
+        help="als geliefert verbuchen und Wasserstand weiterschieben (wie ein Lauf)",
     )
     c.set_defaults(func=cmd_export)
 
@@ -101,30 +110,43 @@ def cmd_runs(ws: Workspace, args: argparse.Namespace) -> int:
         return EXIT_OK
     headers = ["Beginn", "Schnittstelle", "Status", "Dateien", "Zeilen", "Schritt / Grund"]
     out(table([_summary(r) for r in runs], headers))
+    notes = [(r, line) for r in runs for line in r.gaps]
+    notes += [(r, _late_line(r.late)) for r in runs if r.late]
+    if notes:
+        out("")
+        out("Hinweise:")
+        for run, line in notes:
+            out(f"  {_when(run.started_at)} {run.config_id}: {line}")
     return EXIT_OK
+
+
+def _late_line(late: int) -> str:
+    what = "1 Buchung" if late == 1 else f"{late} Buchungen"
+    return f"{what} nachgeliefert, die erst nach höheren Journalnummern sichtbar wurden"
 
 
 def cmd_export(ws: Workspace, args: argparse.Namespace) -> int:
     cfg = ws.get_config(args.id)
     args.out.mkdir(parents=True, exist_ok=True)
-    tz = ws.time_zone()
-    with ws.ledger() as ledger:
-        try:
-            result = export(
-                cfg, ledger, ws.runs.watermarks(cfg.id), args.out, now=dt.datetime.now(tz)
-            )
-        except ExportError as exc:
-            err(f"Export: {exc}")
-            return EXIT_FAILED
+    try:
+        result = export_local(ws, cfg, args.out, commit=args.commit)
+    except ExportError as exc:
+        err(f"Export: {exc}")
+        return EXIT_FAILED
+    except (RunBusy, Unfinished) as exc:
+        err(str(exc) if isinstance(exc, Unfinished) else f"Schnittstelle {cfg.id} läuft gerade.")
+        return EXIT_FAILED
     _print_warnings([format_warning(w) for w in result.warnings])
     if result.nothing_to_export:
         out("nichts zu exportieren")
     else:
         out(format_file_table(list(result.files)))
     if args.commit:
-        ws.runs.set_watermarks(cfg.id, result.watermarks)
         ws.audit.record("watermark.commit", config_id=cfg.id, detail=str(result.watermarks))
-        out(f"Wasserstand weitergeschoben: {result.watermarks}")
+        out(
+            f"Als geliefert im Exportjournal verbucht; Wasserstand weitergeschoben: "
+            f"{result.watermarks}"
+        )
     return EXIT_OK
 
 

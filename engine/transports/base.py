@@ -358,6 +358,21 @@ class Transport(ABC):
     def remove(self, remote_path: str) -> None:
         self._remove(remote_path)
 
+    def remote_size(self, remote_path: str) -> int | None:
+        """The size of a remote file, None if it is not there (or not readable as a file).
+        Transient errors (a cut connection) are raised: "not there" must be meant."""
+        try:
+            return self._size(remote_path)
+        except TransportError as err:
+            if err.transient or not self.usable:
+                raise
+            return None
+
+    def discard(self, remote_path: str) -> None:
+        """Delete a remote file if it is there (a cut run's temporary file); never raises
+        for a missing file."""
+        self._discard(remote_path)
+
     def probe(self, remote_dir: str) -> None:
         """Write a probe file into `remote_dir` and delete it again."""
         self.remove(self.write_probe(remote_dir))

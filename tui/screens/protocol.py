@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from collections.abc import Hashable, Iterable
 from typing import ClassVar
 
@@ -27,7 +26,6 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Header, Label, Select, Static
 
 from engine.runs import RunRecord
-from engine.store import Store
 from engine.workspace import Workspace
 from tui.context import buchex
 from tui.formatting import DASH
@@ -38,9 +36,6 @@ from tui.widgets.status_line import StatusLine
 
 POLL_SECONDS = 0.5
 MAX_ROWS = 500  # newest runs shown; older ones stay in the store (and `buchex runs`)
-# A directory stamp younger than this may hide a second change in the same timestamp tick:
-# look again on the next poll (the per-file stamps make that look cheap).
-FRESH_NS = 1_000_000_000
 
 TRIGGERS = {"schedule": "Plan", "catchup": "Nachholung", "manual": "Manuell", "cli": "CLI"}
 # Marks that read without colour too (monochrome terminals, screen readers of the SVGs).
@@ -276,7 +271,7 @@ class RunDetailScreen(Screen[bool]):
             return
         signal = buchex(self).workspace.runs.stamp()
         if signal != self._signal:
-            self._signal = signal if _settled(signal) else object()
+            self._signal = signal
             self._reload()
 
     @work(thread=True, exclusive=True, group="reload")
@@ -298,17 +293,12 @@ class RunDetailScreen(Screen[bool]):
         self.dismiss(False)
 
 
-def _settled(stamp: int | None) -> bool:
-    """False while a directory stamp is so young that a second change could share it."""
-    return stamp is None or time.time_ns() - stamp > FRESH_NS
-
-
 # --- loading --------------------------------------------------------------------------------
 
 
 class RunLoader:
-    """All runs, newest first, re-reading only run files whose stamp changed (a busy daemon
-    rewrites one config's file per progress step; the others stay parsed). One load at a
+    """All runs, newest first, re-reading only the configs whose journal revision changed (a
+    busy daemon writes one config's run per progress step; the others stay parsed). One load at a
     time: reloads are started from a timer and may overlap otherwise."""
 
     def __init__(self, ws: Workspace) -> None:
@@ -320,17 +310,14 @@ class RunLoader:
 
     def load(self) -> tuple[list[RunRow], dict[str, str]]:
         with self._lock:
-            runs_dir = self.ws.runs.dir
-            paths = sorted(runs_dir.glob("*.json")) if runs_dir.exists() else []
+            journal = self.ws.runs
             files: dict[str, tuple[object, list[RunRow]]] = {}
-            for path in paths:
-                config_id = path.stem
-                stamp = Store(path).stamp()
+            for config_id, stamp in journal.revisions().items():
                 cached = self._files.get(config_id)
                 if cached is not None and cached[0] == stamp:
                     files[config_id] = cached
                 else:
-                    rows = [make_row(r) for r in self.ws.runs.runs(config_id)]
+                    rows = [make_row(r) for r in journal.runs(config_id)]
                     files[config_id] = (stamp, rows)
             self._files = files
             rows = sorted(
@@ -421,7 +408,7 @@ class ProtocolScreen(ManualRunScreen):
         runs = ws.runs.stamp()
         signal = (runs, ws.store.stamp())
         if signal != self._signal:
-            self._signal = signal if _settled(runs) else object()
+            self._signal = signal
             self.reload()
 
     def on_screen_resume(self) -> None:
