@@ -1,7 +1,7 @@
 """Run the benchmarks: `python -m bench [--quick] [NAME ...]` (`make bench` runs them all).
 
-Benchmarks: ledger_demo, export_datev (if present), transfer, daemon, then any other module
-of bench/ that runs as a script (`if __name__ == "__main__"`), by name, e.g. tui. Each
+Benchmarks: ledger_demo, export_datev (if present), transfer, daemon, tui, journal, then any
+other module of bench/ that runs as a script (`if __name__ == "__main__"`), by name. Each
 benchmark runs as its own child process (`python -m bench.NAME`), one after the other,
 so none inherits another's memory, threads or page-cache warmth in its own process. Its
 report is shown as it comes; at the end a summary table lists every figure against its
@@ -13,7 +13,7 @@ any line of the form "Name: value unit (Ziel …) OK|VERFEHLT" (export_datev).
 
 --quick: smaller sizes for a smoke check (ledger_demo and export_datev with 100,000 rows,
 ledger_demo's time projected to 1,000,000; the others get `--quick`: transfer 16 MiB,
-daemon 30 s idle).
+daemon 30 s idle, journal 300,000 bookings).
 
 Exit code: 0 every target met, 1 a target missed, 2 a benchmark failed or timed out.
 """
@@ -34,7 +34,7 @@ from pathlib import Path
 from bench.common import RESULT_PREFIX, ROOT, Figure, mark, parse_results, table
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("ledger_demo", "export_datev", "transfer", "daemon", "tui")
+ORDER = ("ledger_demo", "export_datev", "transfer", "daemon", "tui", "journal")
 QUICK_ROWS = 100_000
 FULL_ROWS = 1_000_000
 LEDGER_TARGET_S = 30.0  # bench/ledger_demo.py: "well under 30 s on a 2-core machine"
@@ -44,6 +44,7 @@ TIMEOUT_S = {
     "transfer": 600.0,
     "daemon": 900.0,
     "tui": 600.0,
+    "journal": 1800.0,  # 3,000,000 bookings: ~10 min
 }
 DEFAULT_TIMEOUT_S = 900.0  # another module of bench/
 

@@ -33,11 +33,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from engine.cipher import CipherError
 from engine.fields import Secret
 from engine.mailer import MASK, MailError, parse_recipients, send_mail
 from engine.settings import SmtpSettings
 
-MailKind = Literal["failure", "reminder", "recovery"]
+MailKind = Literal["failure", "reminder", "recovery", "changes"]
 
 NO_SMTP = "kein SMTP-Server eingerichtet"
 NO_ADDRESS = "keine E-Mail-Adresse hinterlegt"
@@ -83,6 +84,7 @@ class RunOutcome:
     step: str | None = None  # the failed step, e.g. "Anmeldung", "Hochladen"
     reason: str | None = None  # plain German reason of the failure
     nothing_to_export: bool = False
+    delivered: str | None = None  # control totals of what went out (engine.control.summary)
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,15 @@ def scrub(text: str, secrets: Iterable[str | Secret | None]) -> str:
 
     Longer secrets go first so a password containing another one is masked whole.
     """
-    values = {s.reveal() if isinstance(s, Secret) else s for s in secrets}
+    values: set[str | None] = set()
+    for secret in secrets:
+        if isinstance(secret, Secret):
+            try:
+                values.add(secret.reveal())
+            except CipherError:
+                continue  # never decrypted, so its clear text cannot be in any text
+        else:
+            values.add(secret)
     for value in sorted((v for v in values if v), key=len, reverse=True):
         text = text.replace(value, MASK)
     return text
@@ -235,7 +245,8 @@ def _recovery_mail(state: AlertState, outcome: RunOutcome, tz: dt.tzinfo | None)
         f"Schnittstelle:   {outcome.config_name} (ID {outcome.config_id})\n"
         f"Zeitpunkt:       {_fmt(outcome.finished_at, tz)}\n"
         f"Ergebnis:        {result}\n"
-        f"Lauf-ID:         {outcome.run_id}\n"
+        + (f"Geliefert:       {outcome.delivered}\n" if outcome.delivered else "")
+        + f"Lauf-ID:         {outcome.run_id}\n"
         f"Ausfall:         {since} bis {_fmt(outcome.finished_at, tz)}\n\n"
         f"{_hint(outcome)}\n\n"
         "-- \nbuchex – Automatischer Buchhaltungsexport\n"

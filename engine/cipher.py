@@ -1,7 +1,10 @@
 """Passwords at rest: Fernet (AES-128-CBC + HMAC-SHA256) from `cryptography`.
 
 The key comes from `$BUCHEX_SECRET_KEY` (for installs that keep keys in a secret manager)
-or from `secret.key` in the data directory, created 0600 on first use.
+or from `secret.key` in the data directory, created 0600 on first use. Only on first use:
+while encrypted values exist (the caller says so through `may_create`), a missing key file
+is an error naming the file and what to restore (`KeyMissing`), never a new key that would
+make every stored password unreadable.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -19,6 +23,22 @@ PREFIX = "enc:v1:"
 
 class CipherError(Exception):
     pass
+
+
+class KeyMissing(CipherError):
+    """`secret.key` is gone while values encrypted with it are stored."""
+
+
+def missing_key_message(key_path: Path) -> str:
+    return (
+        f"Schlüsseldatei fehlt: {key_path}. Die gespeicherten Passwörter (FTP/SFTP, SMTP, "
+        "Datenbank-URL) sind mit diesem Schlüssel verschlüsselt; buchex legt deshalb keinen "
+        "neuen an. Bitte secret.key aus der Sicherung (zusammen mit buchex.json gesichert) "
+        f"wieder nach {key_path} kopieren (Rechte 0600) oder den Schlüssel in "
+        f"${ENV_KEY} angeben. Ohne Sicherung: »buchex settings reset-key« verwirft alle "
+        "gespeicherten Passwörter und legt einen neuen Schlüssel an; danach die Passwörter "
+        "neu eingeben."
+    )
 
 
 class Cipher:
@@ -33,11 +53,15 @@ class Cipher:
             ) from exc
 
     @classmethod
-    def for_key_file(cls, key_path: Path) -> Cipher:
+    def for_key_file(
+        cls, key_path: Path, *, may_create: Callable[[], bool] | None = None
+    ) -> Cipher:
+        """The key of `$BUCHEX_SECRET_KEY`, else of `key_path`. A missing file is created
+        only if `may_create()` (default: always) says no encrypted values exist."""
         env = os.environ.get(ENV_KEY)
         if env:
             return cls(env.strip().encode())
-        return cls(_load_or_create_key(key_path))
+        return cls(_load_or_create_key(key_path, may_create))
 
     def encrypt(self, text: str) -> str:
         return PREFIX + self._fernet.encrypt(text.encode("utf-8")).decode("ascii")
@@ -54,11 +78,22 @@ class Cipher:
             ) from exc
 
 
-def _load_or_create_key(key_path: Path) -> bytes:
+def _load_or_create_key(key_path: Path, may_create: Callable[[], bool] | None = None) -> bytes:
     try:
-        return key_path.read_bytes().strip()
+        key = key_path.read_bytes().strip()
     except FileNotFoundError:
         pass
+    except OSError as exc:
+        raise CipherError(f"Schlüsseldatei nicht lesbar: {key_path} ({exc.strerror})") from exc
+    else:
+        if not key:
+            raise CipherError(
+                f"Schlüsseldatei ist leer: {key_path}. Bitte secret.key aus der Sicherung "
+                "wiederherstellen."
+            )
+        return key
+    if may_create is not None and not may_create():
+        raise KeyMissing(missing_key_message(key_path))
     # Written in full to a temp file, then linked into place: a second process racing us
     # either wins (we read its key) or loses; nobody ever reads a half-written key.
     fd, tmp = tempfile.mkstemp(prefix=".secret.", dir=key_path.parent)

@@ -36,6 +36,7 @@ from engine.fields import (
     p_text,
     p_time,
     parse_values,
+    quoted,
     spec,
     unknown_keys,
 )
@@ -89,7 +90,9 @@ def _p_weekdays(raw: Any) -> tuple[str, ...]:
     valid = [v for v, _ in WEEKDAY_CHOICES]
     bad = [d for d in days if d not in valid]
     if bad:
-        raise Invalid(f"unbekannter Wochentag {', '.join(bad)} (erlaubt: {', '.join(valid)})")
+        raise Invalid(
+            f"unbekannter Wochentag {quoted(', '.join(bad))} (erlaubt: {', '.join(valid)})"
+        )
     return tuple(sorted(days, key=valid.index))
 
 
@@ -287,6 +290,16 @@ class ExportConfig:
             choices=FORMAT_CHOICES,
         ),
     )
+    control_file: bool = field(
+        default=True,
+        metadata=spec(
+            "Kontrolldatei mitliefern",
+            DETAILS,
+            "bool",
+            p_bool,
+            help="Dateinamen, SHA-256, Zeilen und Summen je Lauf; zuletzt übertragen",
+        ),
+    )
     time: str | None = field(
         default=None, metadata=spec("Ausführungszeit", DETAILS, "time", p_time)
     )
@@ -297,8 +310,12 @@ class ExportConfig:
 FIELDS: tuple[FieldSpec, ...] = tuple(field_specs(ExportConfig))
 FIELDS_BY_PATH: dict[str, FieldSpec] = {f.path: f for f in FIELDS}
 SECRET_PATHS = tuple(f.path for f in FIELDS if f.kind == "secret")
-# Keys a config file may carry besides the declared fields.
-_META_KEYS = {"id"}
+# Keys a config file may carry besides the declared fields: `id`, and `kommentar`, free
+# text for the people reading the file (ignored, not stored).
+_META_KEYS = {"id", "kommentar"}
+#: German labels of the nested objects of a config file (messages never name a JSON key).
+GROUP_LABELS = {"target": FTP, "interval": "Intervall"}
+OWNER_LABEL = "Schnittstelle"
 
 
 def label(path: str) -> str:
@@ -315,18 +332,26 @@ def parse_config(
     catalog: Catalog | None,
     previous: ExportConfig | None = None,
     decrypt: Callable[[str], str] | None = None,
+    lazy_secrets: bool = False,
 ) -> ExportConfig:
     """Validate `raw` and build the config; raise ValidationError listing every problem.
 
     `catalog` None skips the ledger checks (used when loading what was already validated).
     A missing or null password keeps `previous`'s password (SPEC §6: `password: null`).
-    `decrypt` turns a stored `enc:` value back into clear text.
+    `decrypt` turns a stored `enc:` value back into clear text (with `lazy_secrets`: on
+    first use, see `Secret.encrypted`).
     """
     if not isinstance(raw, Mapping):
         raise ValidationError([Problem("", "Schnittstelle", "muss ein JSON-Objekt sein")])
-    problems = unknown_keys(FIELDS, raw, _META_KEYS)
-    values, found = parse_values(FIELDS, raw, previous, decrypt)
+    problems = unknown_keys(FIELDS, raw, _META_KEYS, owner=OWNER_LABEL, groups=GROUP_LABELS)
+    values, found = parse_values(FIELDS, raw, previous, decrypt, lazy_secrets=lazy_secrets)
     problems.extend(found)
+    # `interval: null`, `{}` or an object without kind: never silently "täglich". (Leaving
+    # the key out is the documented default, täglich, as in the form.)
+    interval = raw.get("interval", {"kind": "daily"})
+    no_kind = interval is None or (isinstance(interval, Mapping) and interval.get("kind") is None)
+    if no_kind and not any(p.path.startswith("interval.kind") for p in problems):
+        problems.append(_problem("interval.kind", "Pflichtfeld"))
     problems.extend(_cross_field_problems(values, problems))
     if catalog is not None:
         problems.extend(_catalog_problems(values, catalog, problems))

@@ -35,9 +35,10 @@ from zoneinfo import ZoneInfo
 from filelock import FileLock, Timeout
 
 from engine.config import ExportConfig
+from engine.liveness import owner_alive
 from engine.paths import write_atomic
-from engine.runner import RunOptions, run_config
-from engine.runs import RunRecord, new_run_id
+from engine.runner import RunOptions, record_abort, run_config
+from engine.runs import RunRecord, new_run_id, owner_gone_reason
 from engine.schedule import (
     Clock,
     ConfigScheduler,
@@ -245,20 +246,23 @@ class Daemon:
         log.warning("Lauf für %s übersprungen: vorige Ausführung läuft noch", cfg.id)
 
     def _mark_abandoned(self, pid: int | None = None) -> None:
-        """Runs left `running` by a killed daemon (or by us, when stopping) become failed."""
-        for cfg_id in self.configs:
-            for run in self.ws.runs.runs(cfg_id):
-                if run.status != "running":
-                    continue
-                mine = pid is not None and run.host_pid == pid
-                dead = pid is None and run.host_pid != os.getpid() and not _alive(run.host_pid)
-                if mine or dead:
-                    run.status, run.step = "failed", run.step or "Dienst"
-                    run.reason = "abgebrochen: der Dienst wurde beendet"
-                    run.finished_at = (
-                        self.clock.now().astimezone(self.tz).isoformat(timespec="seconds")
+        """Runs left `running` by a killed process (or by us, when stopping) become failed,
+        with the failure mail a failed run sends."""
+        for cfg_id, cfg in self.configs.items():
+            for run in self.ws.runs.running(cfg_id):
+                if pid is not None and run.host_pid == pid:
+                    reason = (
+                        "abgebrochen: der Dienst wurde beendet, bevor die Übertragung fertig "
+                        "war; der nächste Lauf gleicht sie mit dem Server ab"
                     )
-                    self.ws.runs.finish(run)
+                elif pid is None and not owner_alive(run.host_pid, run.host_started, run.host_name):
+                    reason = owner_gone_reason(run)
+                else:
+                    continue
+                try:
+                    record_abort(self.ws, cfg, run, reason, clock=self.clock.now)
+                except Exception as exc:  # stopping must go on
+                    log.error("Lauf %s nicht als abgebrochen vermerkt: %s", run.id, exc)
 
     # --- main loop ------------------------------------------------------------------------
 
@@ -333,18 +337,6 @@ class Daemon:
             failed += self._run(cfg, opts).status == "failed"
         self._heartbeat()
         return failed
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def install_signal_handlers(daemon: Daemon) -> None:

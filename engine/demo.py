@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import email
+import email.policy
 import logging
 import os
 import signal
@@ -219,6 +220,9 @@ def _stop_on_hangup() -> None:
 
 
 def main(home: str | None) -> int:
+    # Everything the demo writes (mails, logs, delivered files) is private like the data
+    # directory: 0600 files, 0700 folders, also in the daemon and TUI it starts.
+    os.umask(0o077)
     root = Path(home) if home else Path(tempfile.mkdtemp(prefix="buchex-demo-"))
     ws = Workspace(DataDir.open(root))
     quiet_servers(root / "servers.log")
@@ -265,6 +269,7 @@ def main(home: str | None) -> int:
     mails = sorted(mail_dir.glob("*.eml"))
     print(f"Demo beendet. Daten bleiben in {root} ({len(mails)} E-Mail(s) in {mail_dir}).")
     for path in mails[-3:]:
-        message = email.message_from_bytes(path.read_bytes())
+        # The default policy decodes RFC 2047 words: "=?utf-8?q?…?=" becomes readable text.
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         print(f"  {path.name}: {message['Subject']}")
     return code

@@ -20,7 +20,7 @@ Selection, per chosen client:
   journaled from then on, like the seed system's "new bookings" semantics. The watermark
   never moves back (a ledger whose numbers restarted lower sends nothing twice).
 
-Files, per client and kind (bookings, incoming, debtors): the format writer decides the
+Files, per client and kind (bookings, incoming, debtors, creditors): the format writer decides the
 split (DATEV: per fiscal year, again per calendar year, parts of at most 99,999 rows; CSV:
 one file). Rows stream from the ledger cursor into one temporary body file per (fiscal
 year, calendar year, part); a file's head needs Datum vom/bis, known only when its last row
@@ -38,23 +38,33 @@ an earlier run are replaced).
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import itertools
+import json
 import os
 import shutil
 import sys
 import tempfile
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from engine.formats import FileInfo, FileKind, FormatWriter, format_factories
+from engine.formats import (
+    KIND_LABELS,
+    MASTER_DATA_KINDS,
+    FileInfo,
+    FileKind,
+    FormatSpec,
+    FormatWriter,
+    format_spec,
+)
 from engine.formats.datev import fiscal_year_start
-from engine.ledger import Booking, Catalog, Client, format_eur, format_int
+from engine.ledger import Booking, Catalog, Client, Partner, format_eur, format_int
 
 if TYPE_CHECKING:
     from engine.config import ExportConfig
@@ -79,11 +89,15 @@ class ExportWarning:
     message: str  # German, e.g. "Buchungstext gekürzt auf 60 Zeichen: …"
 
 
+#: Sums of one account or tax key in a file: (value, Soll cents, Haben cents, rows).
+Sums = tuple[tuple[str, int, int, int], ...]
+
+
 @dataclass(frozen=True)
 class ExportFile:
     name: str
     path: Path
-    kind: str  # "bookings" | "incoming" | "debtors"
+    kind: str  # "bookings" | "incoming" | "debtors" | "creditors" (engine.formats.FileKind)
     client_id: str
     rows: int
     debit_cents: int  # sum of the amounts marked S (Soll)
@@ -94,6 +108,13 @@ class ExportFile:
     sha256: str
     #: with `index_dir`: the file's bookings as int64 pairs (journal_no, fingerprint)
     index: Path | None = None
+    #: with `index_dir`: the values of its bookings above `keep_values_above` (JSON lines)
+    values: Path | None = None
+    journal_from: int | None = None  # smallest / largest journal number; None for debtors
+    journal_to: int | None = None
+    #: per Konto and per BU-Schlüssel ("" = none): (value, Soll cents, Haben cents, rows)
+    accounts: Sums = ()
+    tax_keys: Sums = ()
 
 
 @dataclass(frozen=True)
@@ -128,6 +149,10 @@ class ExportResult:
     late: int = 0
     #: per client: the numbering gaps seen in the selected range (information only)
     gaps: dict[str, Gaps] = field(default_factory=dict)
+    #: all warnings, also those beyond `max_warnings` (only counted in `warnings`)
+    warning_count: int = 0
+    #: where every warning was written (`export(warnings_file=...)`); None if there was none
+    warnings_file: Path | None = None
 
     @property
     def nothing_to_export(self) -> bool:
@@ -150,9 +175,12 @@ class ExportError(Exception):
 class _Report:
     """Collects warnings (capped) and refusals (all journal numbers, capped details)."""
 
-    def __init__(self, max_warnings: int) -> None:
+    def __init__(self, max_warnings: int, sink: TextIO | None = None) -> None:
         self.max_warnings = max_warnings
         self.warnings: list[ExportWarning] = []
+        self.total = 0
+        # Every warning, also beyond max_warnings, as a CSV record (`warnings_file`).
+        self.sink = csv.writer(sink, delimiter=";", lineterminator="\r\n") if sink else None
         self.hidden: Counter[str] = Counter()
         self.refusals = 0
         self.refused = array("q")  # compact: a broken ledger may refuse millions
@@ -161,6 +189,9 @@ class _Report:
         self._last: int | None = None
 
     def warn(self, journal_no: int | None, field: str, message: str) -> None:
+        self.total += 1
+        if self.sink is not None:
+            self.sink.writerow(("" if journal_no is None else journal_no, field, message))
         if len(self.warnings) < self.max_warnings:
             self.warnings.append(ExportWarning(journal_no, field, message))
         else:
@@ -216,13 +247,17 @@ class _Part:
     """The body of one output file while rows stream in."""
 
     __slots__ = (
+        "accounts",
         "credit",
         "debit",
         "fh",
         "first",
         "fiscal_year",
         "index",
+        "jfrom",
+        "jto",
         "key",
+        "keys",
         "last",
         "path",
         "rows",
@@ -249,6 +284,12 @@ class _Part:
         self.first = date.max
         self.last = date.min
         self.index = index
+        # Control totals (SPEC §3 "control file"): journal-number range; per Konto and per
+        # BU-Schlüssel as written: [Soll cents, Haben cents, rows].
+        self.jfrom = sys.maxsize
+        self.jto = 0
+        self.accounts: dict[str, list[int]] = {}
+        self.keys: dict[str, list[int]] = {}
 
     def close(self) -> None:
         self.fh.close()
@@ -260,13 +301,22 @@ class _Index:
     """The journal numbers and fingerprints of one part's rows, spilled to a side file in
     blocks so memory stays flat (the runner journals them before the first upload)."""
 
-    __slots__ = ("fh", "path", "values")
+    __slots__ = ("fh", "keep_above", "kept", "path", "values")
     BLOCK: Final = 1 << 16
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, keep_above: int) -> None:
         self.path = path
         self.fh = path.open("wb")
         self.values = array("q")
+        # Bookings above this journal number also keep their values (a JSON line each) so
+        # a change after delivery can say what changed; only the look-back window needs it.
+        self.keep_above = keep_above
+        self.kept: TextIO | None = None
+
+    def keep(self, booking: Booking) -> None:
+        if self.kept is None:
+            self.kept = self.path.with_suffix(".vals").open("w", encoding="utf-8")
+        self.kept.write(booking_json(booking) + "\n")
 
     def add(self, journal_no: int, fingerprint: int) -> None:
         values = self.values
@@ -281,6 +331,13 @@ class _Index:
             self.values.tofile(self.fh)
             del self.values[:]
             self.fh.close()
+        if self.kept is not None:
+            self.kept.close()
+
+
+def booking_json(booking: Booking) -> str:
+    """A booking's values as the journal keeps them (dates as ISO text)."""
+    return json.dumps([v.isoformat() if isinstance(v, date) else v for v in booking])
 
 
 #: One `%r` per Booking field: a single C-level format call (~4x faster than repr of the
@@ -304,6 +361,13 @@ def read_index(path: Path) -> tuple[array[int], array[int]]:
     return values[0::2], values[1::2]
 
 
+def _sums(table: Mapping[str, list[int]]) -> Sums:
+    return tuple(
+        (name, d, c, n)
+        for name, (d, c, n) in sorted(table.items(), key=lambda i: (len(i[0]), i[0]))
+    )
+
+
 @dataclass(frozen=True)
 class _Pending:
     """A finished body, waiting for its head and final name."""
@@ -315,6 +379,10 @@ class _Pending:
     debit: int
     credit: int
     index: Path | None = None
+    journal_from: int | None = None
+    journal_to: int | None = None
+    accounts: Sums = ()
+    tax_keys: Sums = ()
 
 
 class _Files:
@@ -327,12 +395,14 @@ class _Files:
         client: Client,
         staging: Path,
         indexed: bool = False,
+        keep_above: int | None = None,
     ):
         self.fmt = fmt
         self.kind: FileKind = kind
         self.client = client
         self.staging = staging
         self.indexed = indexed
+        self.keep_above = sys.maxsize if keep_above is None else keep_above
         self.open: dict[object, _Part] = {}
         self.done: dict[object, list[_Part]] = {}
 
@@ -359,7 +429,7 @@ class _Files:
         fh = open(  # noqa: SIM115
             fd, "w", encoding=self.fmt.encoding, newline="", buffering=_COPY_CHUNK
         )
-        index = _Index(Path(name).with_suffix(".idx")) if self.indexed else None
+        index = _Index(Path(name).with_suffix(".idx"), self.keep_above) if self.indexed else None
         return _Part(key, fiscal_year, Path(name), fh, self.fmt.row_writer(fh), index)
 
     def close(self) -> list[_Pending]:
@@ -394,6 +464,10 @@ class _Files:
                         part.debit,
                         part.credit,
                         part.index.path if part.index is not None else None,
+                        part.jfrom,
+                        part.jto,
+                        _sums(part.accounts),
+                        _sums(part.keys),
                     )
                 )
         self.done.clear()
@@ -413,6 +487,8 @@ def _write_bookings(
     """Stream bookings into bodies. The hot loop of an export: keep it lean."""
     build = files.fmt.booking_row
     limit = files.fmt.max_rows or sys.maxsize
+    # The BU-Schlüssel as the file has it (a writer may drop one, e.g. on an Automatikkonto).
+    key_column: int | None = getattr(files.fmt, "tax_key_column", None)
     by_day: dict[date, _Part] = {}  # a day always maps to one key: skip recomputing it
     try:
         for booking in bookings:
@@ -433,13 +509,33 @@ def _write_bookings(
                 )
                 continue
             part.rows += 1
+            jn = booking[0]
             if part.index is not None:
-                part.index.add(booking[0], fingerprint(booking))
+                part.index.add(jn, fingerprint(booking))
+                if jn > part.index.keep_above:
+                    part.index.keep(booking)
+            if jn < part.jfrom:
+                part.jfrom = jn
+            if jn > part.jto:
+                part.jto = jn
+            account = part.accounts.get(booking[8])
+            if account is None:
+                account = part.accounts[booking[8]] = [0, 0, 0]
+            tax = (row[key_column] if key_column is not None else booking[10]) or ""
+            key = part.keys.get(tax)
+            if key is None:
+                key = part.keys[tax] = [0, 0, 0]
             cents = booking[6]
             if booking[7] == "S":
                 part.debit += cents
+                account[0] += cents
+                key[0] += cents
             else:
                 part.credit += cents
+                account[1] += cents
+                key[1] += cents
+            account[2] += 1
+            key[2] += 1
             if day < part.first:
                 part.first = day
             if day > part.last:
@@ -452,22 +548,23 @@ def _write_bookings(
     return pending
 
 
-def _write_debtors(
-    files: _Files, ledger: Ledger, first_use: Mapping[str, int], report: _Report
+#: Partner kind in the ledger for a master-data file kind.
+_PARTNER_KIND: Final = {"debtors": "debtor", "creditors": "creditor"}
+
+
+def _write_partners(
+    files: _Files,
+    partners: Sequence[Partner],
+    first_use: Mapping[str, int],
+    report: _Report,
 ) -> list[_Pending]:
-    """The debtor master-data file of one client: debtors referenced by exported bookings."""
-    client_id = files.client.id
-    partners = ledger.partners(client_id, accounts=first_use)
-    known = {p.account for p in partners}
-    for account in sorted(set(first_use) - known, key=lambda a: (len(a), a)):
-        report.warn(
-            first_use[account],
-            "Partnerkonto",
-            f"Partnerkonto {account} fehlt in den Stammdaten der Buchhaltung (partners); "
-            "kein Debitorensatz",
-        )
-    debtors = [p for p in partners if p.kind == "debtor"]
-    rows = files.fmt.debtor_rows(debtors, first_use, report)
+    """A master-data file of one client (`files.kind` debtors or creditors): the partners
+    of that kind referenced by exported bookings."""
+    kind = files.kind
+    chosen = [p for p in partners if p.kind == _PARTNER_KIND[kind]]
+    if not chosen:
+        return []
+    rows = files.fmt.partner_rows(kind, chosen, first_use, report)
     if not rows or report.refusals:
         return []
     part = files.new_part(None, None)
@@ -475,12 +572,28 @@ def _write_debtors(
         for row in rows:
             part.writerow(row)
     except UnicodeEncodeError as exc:
-        report.refuse(None, "Zeichensatz", f"Debitorendaten: {exc}")
+        report.refuse(None, "Zeichensatz", f"{KIND_LABELS[kind]}daten: {exc}")
         return []
     finally:
         part.close()
-    info = FileInfo("debtors", None, None, None, None, len(rows))
-    return [_Pending(info, part.path, files.fmt, client_id, 0, 0)]
+    info = FileInfo(kind, None, None, None, None, len(rows))
+    return [_Pending(info, part.path, files.fmt, files.client.id, 0, 0)]
+
+
+def _referenced_partners(
+    ledger: Ledger, client_id: str, first_use: Mapping[str, int], report: _Report
+) -> list[Partner]:
+    """The partners the exported bookings reference; a missing one is a warning."""
+    partners = ledger.partners(client_id, accounts=first_use)
+    known = {p.account for p in partners}
+    for account in sorted(set(first_use) - known, key=lambda a: (len(a), a)):
+        report.warn(
+            first_use[account],
+            "Partnerkonto",
+            f"Partnerkonto {account} fehlt in den Stammdaten der Buchhaltung (partners); "
+            "kein Debitoren- oder Kreditorensatz",
+        )
+    return partners
 
 
 # ---------------------------------------------------------------------------------------
@@ -498,14 +611,24 @@ def export(
     max_warnings: int = MAX_WARNINGS,
     lookback: Mapping[str, LookBack] | None = None,
     index_dir: Path | None = None,
+    keep_values_window: int | None = None,
+    only: Mapping[str, Collection[int]] | None = None,
+    warnings_file: Path | None = None,
 ) -> ExportResult:
     """Write the files of one run of `cfg` into `out_dir` (created if missing).
+
+    `warnings_file`: every warning, also those beyond `max_warnings`, is written there
+    (CSV for a German spreadsheet: Journalnummer;Feld;Meldung) when the export succeeds.
 
     `watermarks`: per client id, the highest journal number already delivered (missing: 0).
     `lookback`: per client id, where to look below the watermark for bookings the journal
     does not list (late-visible ones); None: nothing below the watermark is selected.
     `index_dir`: when given, each file's bookings (journal number, fingerprint) are written
-    to `index_dir/<name>.idx` (see `read_index`) for the journal.
+    to `index_dir/<name>.idx` (see `read_index`) for the journal, and for the bookings in the
+    top `keep_values_window` journal numbers their values to `index_dir/<name>.vals`.
+    `only` (a redelivery): per client exactly these journal numbers, whatever the
+    watermarks and the config's filters say; document types only route them into
+    bookings or incoming files.
     `now`: the run's time (header "Erzeugt am", debtor file date); injected for tests.
     Returns the files, the new watermarks (to commit after delivery) and the warnings.
     Raises ExportError (German) when the config does not fit the ledger or bookings break
@@ -524,6 +647,13 @@ def export(
     branch = catalog.branches.get(cfg.branch) if cfg.branch else None
     if cfg.branch and branch is None:
         raise ExportError(f"Filiale {cfg.branch} gibt es in der Buchhaltung nicht")
+    if only is not None:  # a redelivery: the bookings decide, not today's filters
+        missing = [cid for cid in only if cid not in catalog.clients]
+        if missing:
+            raise ExportError(f"Mandant {', '.join(missing)} gibt es in der Buchhaltung nicht")
+        clients = [catalog.clients[cid] for cid in only if only[cid]]
+        regular_types = tuple(c for c, t in catalog.document_types.items() if not t.incoming)
+        branch = None
 
     # Fixed before reading anything: what is journaled from now on waits for the next run.
     upper = {c.id: ledger.max_journal_no(c.id) for c in clients}
@@ -532,17 +662,29 @@ def export(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".buchex-export-", dir=out_dir))
-    report = _Report(max_warnings)
+    sink: TextIO | None = None
+    if warnings_file is not None:
+        fd = os.open(staging / "warnings.csv", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        sink = open(fd, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
+        sink.write("Journalnummer;Feld;Meldung\r\n")
+    report = _Report(max_warnings, sink)
+    if cfg.export_debtors and "debtors" not in _spec(formats["bookings"]).kinds:
+        report.warn(
+            None,
+            "Debitoren exportieren",
+            f"Format „{_spec(formats['bookings']).label}“ schreibt keine Debitorendatei; "
+            "es werden keine Debitoren geliefert",
+        )
     late = 0
     gaps: dict[str, Gaps] = {}
     try:
         pending: list[_Pending] = []
         tokens = _mandant_tokens(clients)
         for client in clients:
-            after = int(watermarks.get(client.id, 0))
-            back = lookback.get(client.id) if lookback else None
+            after = upper[client.id] if only is not None else int(watermarks.get(client.id, 0))
+            back = lookback.get(client.id) if lookback and only is None else None
             looking_back = back is not None and back.floor < min(after, upper[client.id])
-            if after >= upper[client.id] and not looking_back:
+            if after >= upper[client.id] and not looking_back and only is None:
                 continue
             if branch is not None and branch.client_id != client.id:
                 continue  # the branch belongs to another client: nothing of this one matches
@@ -557,12 +699,23 @@ def export(
             if regular_types:
                 methods = tuple(cfg.payment_methods) or None
                 streams.append(("bookings", formats["bookings"], regular_types, methods))
-            if cfg.incoming_export and incoming_types:
+            if (cfg.incoming_export or only is not None) and incoming_types:
                 streams.append(("incoming", formats["incoming"], incoming_types, None))
             first_use: dict[str, int] = {}
             for kind, name, types, methods in streams:
-                fmt = _writer(writers, name, client, catalog, cfg, now, token)
-                files = _Files(fmt, kind, client, staging, indexed=index_dir is not None)
+                fmt = _writer(writers, name, client, catalog, cfg, now, token, ledger)
+                files = _Files(
+                    fmt,
+                    kind,
+                    client,
+                    staging,
+                    indexed=index_dir is not None,
+                    keep_above=(
+                        upper[client.id] - keep_values_window
+                        if keep_values_window is not None
+                        else None
+                    ),
+                )
                 selection = {
                     "branch_id": cfg.branch or None,
                     "document_types": types,
@@ -580,23 +733,45 @@ def export(
                     client.id,
                     after_journal_no=after,
                     up_to_journal_no=upper[client.id],
+                    problems=report,
                     **selection,  # type: ignore[arg-type]
                 )
                 if late_nos:
                     bookings = itertools.chain(
-                        ledger.bookings_numbered(client.id, late_nos), bookings
+                        ledger.bookings_numbered(client.id, late_nos, problems=report), bookings
+                    )
+                if only is not None:
+                    bookings = ledger.bookings_numbered(
+                        client.id, only[client.id], document_types=types, problems=report
                     )
                 pending += _write_bookings(files, bookings, report, first_use)
-            if cfg.export_debtors and first_use:
-                fmt = _writer(writers, formats["bookings"], client, catalog, cfg, now, token)
-                files = _Files(fmt, "debtors", client, staging)
-                pending += _write_debtors(files, ledger, first_use, report)
+            # Master data (SPEC §3): debtors with "Debitoren exportieren" in the bookings'
+            # format; creditors whenever incoming bookings are exported, in theirs. A format
+            # that writes no such file is skipped (debtors: with a warning, they were asked).
+            master: list[tuple[FileKind, str]] = []
+            if cfg.export_debtors:
+                master.append(("debtors", formats["bookings"]))
+            if cfg.incoming_export:
+                master.append(("creditors", formats["incoming"]))
+            master = [(kind, name) for kind, name in master if kind in _spec(name).kinds]
+            if first_use and master:
+                partners = _referenced_partners(ledger, client.id, first_use, report)
+                for kind, name in master:
+                    fmt = _writer(writers, name, client, catalog, cfg, now, token, ledger)
+                    files = _Files(fmt, kind, client, staging)
+                    pending += _write_partners(files, partners, first_use, report)
         if report.refusals:
             raise report.error()
         if index_dir is not None:
             index_dir.mkdir(parents=True, exist_ok=True)
         result = _finish(pending, out_dir, index_dir)
+        if sink is not None and warnings_file is not None:
+            sink.close()
+            if report.total:
+                os.replace(staging / "warnings.csv", warnings_file)
     finally:
+        if sink is not None:
+            sink.close()
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(
         files=tuple(result),
@@ -604,6 +779,8 @@ def export(
         warnings=report.all_warnings(),
         late=late,
         gaps=gaps,
+        warning_count=report.total,
+        warnings_file=warnings_file if sink is not None and report.total else None,
     )
 
 
@@ -676,20 +853,36 @@ def _writer(
     cfg: ExportConfig,
     now: datetime,
     mandant: str,
+    ledger: Ledger,
 ) -> FormatWriter:
-    """The client's writer for format `name`, made once per run."""
+    """The client's writer for format `name`, made once per run (engine.formats registry:
+    built-in formats and plug-ins). It gets the format's options (their defaults: configs
+    do not store option values yet) and the client's own Automatikkonten from the ledger."""
     if name not in cache:
+        from engine.ledger_automatic import own_automatic_accounts
+
+        spec = _spec(name)
         try:
-            cache[name] = format_factories()[name](
+            options = spec.resolve_options()
+            cache[name] = spec.factory()(
                 client=client,
                 catalog=catalog,
                 config_name=cfg.name or cfg.id,
                 now=now,
                 mandant=mandant,
+                options=options,
+                own_automatic_accounts=own_automatic_accounts(ledger, client.id),
             )
         except ValueError as exc:  # master data that cannot make a valid file head
             raise ExportError(str(exc)) from None
     return cache[name]
+
+
+def _spec(name: str) -> FormatSpec:
+    try:
+        return format_spec(name)
+    except KeyError as exc:
+        raise ExportError(str(exc.args[0])) from None
 
 
 def _clients(cfg: ExportConfig, catalog: Catalog) -> list[Client]:
@@ -702,12 +895,17 @@ def _clients(cfg: ExportConfig, catalog: Catalog) -> list[Client]:
 
 
 def _format_names(cfg: ExportConfig) -> dict[str, str]:
+    """Format per kind of bookings; ExportError (German, naming the field) when a format is
+    not installed or does not write the bookings it is chosen for."""
     main = cfg.format or "datev"
     incoming = cfg.incoming_format or main
-    known = format_factories()
-    for name in (main, incoming):
-        if name not in known:
-            raise ExportError(f"Format „{name}“ ist unbekannt (bekannt: {', '.join(known)})")
+    for label, name, kind in (
+        ("Format", main, "bookings"),
+        ("Format (Eingangsbuchungen)", incoming, "incoming"),
+    ):
+        spec = _spec(name)
+        if kind not in spec.kinds:
+            raise ExportError(f"{label}: „{spec.label}“ schreibt keine {KIND_LABELS[kind]}")
     return {"bookings": main, "incoming": incoming}
 
 
@@ -753,10 +951,16 @@ def _finish(
             item.body.unlink()
             final = out_dir / name
             index: Path | None = None
+            values: Path | None = None
             if index_dir is not None:
                 index = index_dir / f"{name}.idx"
                 if item.index is not None:
                     os.replace(item.index, index)
+                    kept = item.index.with_suffix(".vals")
+                    if kept.exists():
+                        values = index_dir / f"{name}.vals"
+                        os.replace(kept, values)
+                        moved.append(values)
                 else:  # a file without bookings (debtors)
                     index.write_bytes(b"")
                 moved.append(index)
@@ -776,6 +980,11 @@ def _finish(
                     size=size,
                     sha256=digest.hexdigest(),
                     index=index,
+                    values=values,
+                    journal_from=item.journal_from,
+                    journal_to=item.journal_to,
+                    accounts=item.accounts,
+                    tax_keys=item.tax_keys,
                 )
             )
     except BaseException:
@@ -797,7 +1006,7 @@ def format_file_table(files: Sequence[ExportFile]) -> str:
     headers = ("Datei", "Zeilen", "Summe Soll", "Summe Haben")
     rows: list[tuple[str, ...]] = []
     for f in files:
-        sums = f.kind != "debtors"
+        sums = f.kind not in MASTER_DATA_KINDS
         rows.append(
             (
                 f.name,
@@ -806,7 +1015,7 @@ def format_file_table(files: Sequence[ExportFile]) -> str:
                 format_eur(f.credit_cents) if sums else "",
             )
         )
-    booked = [f for f in files if f.kind != "debtors"]
+    booked = [f for f in files if f.kind not in MASTER_DATA_KINDS]
     total = (
         "Gesamt",
         format_int(sum(f.rows for f in booked)),

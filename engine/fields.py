@@ -43,24 +43,51 @@ class ValidationError(Exception):
 
 
 class Secret:
-    """A password held in memory. repr/str never show it, so it cannot leak into logs."""
+    """A password held in memory. repr/str never show it, so it cannot leak into logs.
 
-    __slots__ = ("_value",)
+    A stored password stays encrypted (`Secret.encrypted`) until `reveal()`: listing or
+    showing configs never needs the key, so a lost `secret.key` only stops what really
+    uses a password (a run, a test), with the cipher's German message."""
+
+    __slots__ = ("_decrypt", "_token", "_value")
 
     def __init__(self, value: str) -> None:
-        self._value = value
+        self._value: str | None = value
+        self._token: str | None = None
+        self._decrypt: Callable[[str], str] | None = None
+
+    @classmethod
+    def encrypted(cls, token: str, decrypt: Callable[[str], str]) -> Secret:
+        """A stored `enc:` token, decrypted on first `reveal()` (may raise CipherError)."""
+        secret = cls.__new__(cls)
+        secret._value = None
+        secret._token = token
+        secret._decrypt = decrypt
+        return secret
+
+    @property
+    def token(self) -> str | None:
+        """The stored `enc:` token this secret was read from, if any."""
+        return self._token
 
     def reveal(self) -> str:
+        if self._value is None:
+            assert self._token is not None and self._decrypt is not None
+            self._value = self._decrypt(self._token)
         return self._value
 
     def __bool__(self) -> bool:
-        return bool(self._value)
+        return bool(self._token) if self._value is None else bool(self._value)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
+        if not isinstance(other, Secret):
+            return False
+        if other is self or (self._token is not None and other._token == self._token):
+            return True
+        return other.reveal() == self.reveal()
 
     def __hash__(self) -> int:
-        return hash(self._value)
+        return hash(Secret)  # equal secrets must hash alike, revealed or not
 
     def __repr__(self) -> str:
         return "Secret('********')"
@@ -154,22 +181,35 @@ def value_at(obj: Any, path: str) -> Any:
 
 
 def unknown_keys(
-    specs: Sequence[FieldSpec], raw: Mapping[str, Any], extra: Iterable[str] = ()
+    specs: Sequence[FieldSpec],
+    raw: Mapping[str, Any],
+    extra: Iterable[str] = (),
+    *,
+    owner: str = "Eingabe",
+    groups: Mapping[str, str] | None = None,
 ) -> list[Problem]:
-    """Keys that no field declares: typos in config files must not pass silently."""
+    """Keys that no field declares: typos in config files must not pass silently.
+
+    A problem names a German label, never a bare JSON key: `owner` for the top level (e.g.
+    "Schnittstelle"), `groups` for nested objects (e.g. {"target": "FTP"}); the unknown
+    key itself is quoted in the message."""
     paths = {f.path for f in specs}
     nested = {p.split(".")[0] for p in paths if "." in p}
+    groups = groups or {}
     problems: list[Problem] = []
     for key, value in raw.items():
         if key in nested:
+            group = groups.get(key, owner)
             if value is not None and not isinstance(value, Mapping):
-                problems.append(Problem(key, key, "muss ein Objekt sein"))
+                problems.append(Problem(key, group, f"muss ein Objekt sein ({key}: {{…}})"))
                 continue
             for sub in value or {}:
                 if f"{key}.{sub}" not in paths:
-                    problems.append(Problem(f"{key}.{sub}", f"{key}.{sub}", "unbekanntes Feld"))
+                    problems.append(
+                        Problem(f"{key}.{sub}", group, f"unbekanntes Feld {quoted(f'{key}.{sub}')}")
+                    )
         elif key not in paths and key not in extra:
-            problems.append(Problem(str(key), str(key), "unbekanntes Feld"))
+            problems.append(Problem(str(key), owner, f"unbekanntes Feld {quoted(key)}"))
     return problems
 
 
@@ -178,11 +218,14 @@ def parse_values(
     raw: Mapping[str, Any],
     previous: Any = None,
     decrypt: Callable[[str], str] | None = None,
+    *,
+    lazy_secrets: bool = False,
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Parse every declared field of `raw` into {path: value}; absent fields take the default.
 
     Secrets: absent or null keeps `previous`'s value, "" clears it, an `enc:` token is
-    decrypted with `decrypt`.
+    decrypted with `decrypt` (an `Invalid` from it names the field). `lazy_secrets` (for
+    what the store holds): tokens stay encrypted until used (`Secret.encrypted`).
     """
     values: dict[str, Any] = {}
     problems: list[Problem] = []
@@ -190,7 +233,7 @@ def parse_values(
         present, rawv = get_path(raw, fs.path)
         try:
             if fs.kind == "secret":
-                values[fs.path] = _secret_value(fs, present, rawv, previous, decrypt)
+                values[fs.path] = _secret_value(fs, present, rawv, previous, decrypt, lazy_secrets)
                 continue
             value = fs.parse(rawv) if present else fs.default
         except Invalid as exc:
@@ -208,12 +251,15 @@ def _secret_value(
     rawv: Any,
     previous: Any,
     decrypt: Callable[[str], str] | None,
+    lazy: bool = False,
 ) -> Secret | None:
     if not present or rawv is None:
         return value_at(previous, fs.path) if previous is not None else None
     if isinstance(rawv, str) and rawv.startswith("enc:"):
         if decrypt is None:
             raise Invalid("verschlüsselter Wert, aber kein Schlüssel")
+        if lazy:
+            return Secret.encrypted(rawv, decrypt)
         rawv = decrypt(rawv)
     secret: Secret | None = fs.parse(rawv)
     return secret if secret else None  # "" clears the password
@@ -225,7 +271,38 @@ def is_empty(value: Any) -> bool:
 
 # --- parsers: raw JSON/form value -> typed value; raise Invalid with a German reason ---------
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, C1, line separators
+#: A lone UTF-16 surrogate (JSON "\ud800"): no character, and no UTF-8 file can hold it.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+#: Longest user value echoed in a message (a 10 MB value must not become 10 MB of output).
+QUOTE_MAX = 60
+
+
+def quoted(value: Any) -> str:
+    """A user's value for a German message: „…“, at most QUOTE_MAX characters, control
+    characters and lone surrogates escaped."""
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = repr(value)[: QUOTE_MAX * 2]
+        except (ValueError, RecursionError):  # a number of 5000 digits, deep nesting
+            text = f"<{type(value).__name__}>"
+    if len(text) > QUOTE_MAX:
+        text = text[: QUOTE_MAX - 1] + "…"
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return "„" + _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text) + "“"
+
+
+def _check_characters(value: str) -> None:
+    if _CONTROL.search(value):
+        raise Invalid("darf keine Steuerzeichen enthalten")
+    bad = _SURROGATE.search(value)
+    if bad:
+        raise Invalid(
+            f"enthält ein ungültiges Zeichen (U+{ord(bad.group()):04X}, ein einzelnes "
+            "UTF-16-Ersatzzeichen)"
+        )
 
 
 def p_text(
@@ -237,8 +314,7 @@ def p_text(
         if not isinstance(raw, str):
             raise Invalid("muss ein Text sein")
         value = raw.strip()
-        if _CONTROL.search(value):
-            raise Invalid("darf keine Steuerzeichen enthalten")
+        _check_characters(value)
         if len(value) > max_len:
             raise Invalid(f"höchstens {max_len} Zeichen (jetzt {len(value)})")
         if value and pattern is not None and not pattern.fullmatch(value):
@@ -260,6 +336,9 @@ def p_bool(raw: Any) -> bool:
     raise Invalid("muss ja oder nein sein (true/false)")
 
 
+_ASCII_INT = re.compile(r"[0-9]{1,18}")
+
+
 def p_int(lo: int, hi: int) -> Callable[[Any], int | None]:
     def parse(raw: Any) -> int | None:
         if raw is None or raw == "":
@@ -267,8 +346,10 @@ def p_int(lo: int, hi: int) -> Callable[[Any], int | None]:
         if isinstance(raw, bool):
             raise Invalid("muss eine ganze Zahl sein")
         if isinstance(raw, str):
-            if not raw.strip().isdigit():
-                raise Invalid("muss eine ganze Zahl sein")
+            # ASCII digits only: "²" and "٢١" are digits to str.isdigit(), not to int() or
+            # to an admin reading the file; and no 5000-digit numbers.
+            if not _ASCII_INT.fullmatch(raw.strip()):
+                raise Invalid(f"muss eine ganze Zahl sein (Ziffern 0–9), nicht {quoted(raw)}")
             raw = int(raw.strip())
         if not isinstance(raw, int):
             raise Invalid("muss eine ganze Zahl sein")
@@ -302,11 +383,30 @@ def p_ref_list(raw: Any) -> tuple[str, ...]:
         raise Invalid("muss eine Liste sein")
     out: list[str] = []
     for item in raw:
-        if isinstance(item, bool) or not isinstance(item, str | int) or str(item).strip() == "":
-            raise Invalid(f"ungültiger Eintrag {item!r}")
-        if str(item).strip() not in out:
-            out.append(str(item).strip())
+        text = _ref_text(item)
+        if not text:
+            raise Invalid(f"ungültiger Eintrag {quoted(item)}")
+        if text not in out:
+            out.append(text)
     return tuple(out)
+
+
+_REF_MAX = 64
+
+
+def _ref_text(item: Any) -> str:
+    """A ledger id or code from a config file: text or a whole number, at most 64 long."""
+    if isinstance(item, bool) or not isinstance(item, str | int):
+        raise Invalid(f"ungültiger Eintrag {quoted(item)}")
+    if isinstance(item, int):
+        if not -(10**_REF_MAX) < item < 10**_REF_MAX:
+            raise Invalid(f"Eintrag zu lang (höchstens {_REF_MAX} Zeichen)")
+        return str(item)
+    _check_characters(item)
+    text = item.strip()
+    if len(text) > _REF_MAX:
+        raise Invalid(f"Eintrag {quoted(text)} zu lang (höchstens {_REF_MAX} Zeichen)")
+    return text
 
 
 def p_ref(raw: Any) -> str | None:
@@ -314,7 +414,7 @@ def p_ref(raw: Any) -> str | None:
         return None
     if isinstance(raw, bool) or not isinstance(raw, str | int):
         raise Invalid("ungültiger Wert")
-    return str(raw).strip() or None
+    return _ref_text(raw) or None
 
 
 def p_date(raw: Any) -> dt.date | None:
@@ -326,12 +426,13 @@ def p_date(raw: Any) -> dt.date | None:
     if not isinstance(raw, str):
         raise Invalid("muss ein Datum sein (JJJJ-MM-TT oder TT.MM.JJJJ)")
     text = raw.strip()
-    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise Invalid(f"„{text}“ ist kein gültiges Datum (JJJJ-MM-TT oder TT.MM.JJJJ)")
+    if text.isascii():  # strptime's %d also takes other scripts' digits
+        for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
+            try:
+                return dt.datetime.strptime(text, fmt).date()
+            except ValueError:
+                continue
+    raise Invalid(f"{quoted(text)} ist kein gültiges Datum (JJJJ-MM-TT oder TT.MM.JJJJ)")
 
 
 WINDOW_START = dt.time(6, 0)
@@ -342,8 +443,9 @@ def p_time(raw: Any) -> str | None:
     """`HH:MM` between 06:00 and 22:00 inclusive (maintenance happens outside)."""
     if raw is None or raw == "":
         return None
-    if not isinstance(raw, str) or not re.fullmatch(r"\d{1,2}:\d{2}", raw.strip()):
-        raise Invalid("muss eine Uhrzeit HH:MM sein")
+    # [0-9], not \d: "٠٧:٠٠" (Arabic-Indic digits) is no time an admin reads as 07:00
+    if not isinstance(raw, str) or not re.fullmatch(r"[0-9]{1,2}:[0-9]{2}", raw.strip()):
+        raise Invalid("muss eine Uhrzeit HH:MM sein (Ziffern 0–9)")
     hh, mm = (int(x) for x in raw.strip().split(":"))
     if hh > 23 or mm > 59:
         raise Invalid(f"„{raw.strip()}“ ist keine gültige Uhrzeit")
@@ -422,8 +524,7 @@ def p_secret(raw: Any) -> Secret | None:
         return raw
     if not isinstance(raw, str):
         raise Invalid("muss ein Text sein")
-    if _CONTROL.search(raw):
-        raise Invalid("darf keine Steuerzeichen enthalten")
+    _check_characters(raw)
     if len(raw) > 256:
         raise Invalid("höchstens 256 Zeichen")
     return Secret(raw)
@@ -470,6 +571,8 @@ def _secret_json(
         return None
     if mode == "clear":
         return value.reveal()
+    if value.token is not None:  # still as stored: no key needed to keep it
+        return value.token
     if encrypt is None:
         raise ValueError("encrypt mode needs a cipher")
     return encrypt(value.reveal())

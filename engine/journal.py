@@ -28,8 +28,10 @@ increases, read with one indexed query.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
 import sqlite3
 import threading
 from array import array
@@ -41,8 +43,9 @@ from typing import Any, Final
 
 from filelock import FileLock, Timeout
 
+from engine.liveness import owner_alive
 from engine.paths import private_umask
-from engine.runs import RETENTION, RunBusy, RunRecord, RunSummary
+from engine.runs import RETENTION, RunBusy, RunRecord, RunSummary, owner_gone_reason
 from engine.store import StoreError
 
 SCHEMA_VERSION: Final = 1
@@ -99,6 +102,32 @@ CREATE TABLE delivered (
 ) WITHOUT ROWID;
 CREATE INDEX delivered_by_run ON delivered (run_id, file_no);
 
+-- The exported values of recently delivered bookings (the look-back window): a change
+-- after delivery can then say what changed. Older ones are pruned; their fingerprint stays.
+CREATE TABLE delivered_values (
+    config_id  TEXT    NOT NULL,
+    client_id  TEXT    NOT NULL,
+    journal_no INTEGER NOT NULL,
+    doc        TEXT    NOT NULL,
+    PRIMARY KEY (config_id, client_id, journal_no)
+) WITHOUT ROWID;
+
+-- Bookings changed or deleted in the ledger after delivery, reported once per state.
+CREATE TABLE changes (
+    config_id       TEXT    NOT NULL,
+    client_id       TEXT    NOT NULL,
+    journal_no      INTEGER NOT NULL,
+    fingerprint     INTEGER NOT NULL,  -- the ledger's values now; 0: deleted
+    kind            TEXT    NOT NULL CHECK (kind IN ('changed', 'deleted')),
+    delivered_by    TEXT    NOT NULL,  -- the run that delivered it
+    detail          TEXT    NOT NULL,  -- German: what changed
+    reported_by     TEXT    NOT NULL,  -- the run that found it
+    reported_at     TEXT    NOT NULL,
+    acknowledged_at TEXT,
+    acknowledged_by TEXT,
+    PRIMARY KEY (config_id, client_id, journal_no, fingerprint)
+) WITHOUT ROWID;
+
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -119,15 +148,29 @@ class PlannedFile:
     size: int
     sha256: str
     rows: int
-    kind: str
+    kind: str  # bookings | incoming | debtors | creditors | control
     client_id: str
     debit_cents: int = 0
     credit_cents: int = 0
+    # Control totals (engine/control.py); None / empty for master data and control files.
+    journal_from: int | None = None
+    journal_to: int | None = None
+    date_from: str | None = None  # ISO dates
+    date_to: str | None = None
+    accounts: tuple[tuple[str, int, int, int], ...] = ()  # (Konto, Soll, Haben, rows)
+    tax_keys: tuple[tuple[str, int, int, int], ...] = ()  # (BU-Schlüssel, Soll, Haben, rows)
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> PlannedFile:
         known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in doc.items() if k in known})
+        values = {k: v for k, v in doc.items() if k in known}
+        for key in ("accounts", "tax_keys"):  # JSON lists back to tuples
+            values[key] = tuple(tuple(item) for item in values.get(key, ()))
+        return cls(**values)
+
+    def doc(self, remote_path: str) -> dict[str, Any]:
+        """The file as the run record keeps it (`buchex runs --json`)."""
+        return {**asdict(self), "remote_path": remote_path}
 
 
 @dataclass(frozen=True)
@@ -151,6 +194,23 @@ class ClientMark:
 
 
 @dataclass(frozen=True)
+class Change:
+    """A delivered booking that the ledger changed or deleted afterwards."""
+
+    config_id: str
+    client_id: str
+    journal_no: int
+    fingerprint: int  # 0 for deleted
+    kind: str  # "changed" | "deleted"
+    delivered_by: str
+    detail: str
+    reported_by: str = ""
+    reported_at: str = ""
+    acknowledged_at: str | None = None
+    acknowledged_by: str | None = None
+
+
+@dataclass(frozen=True)
 class BookingIndex:
     """The bookings of one planned file: parallel arrays, journal order."""
 
@@ -158,6 +218,8 @@ class BookingIndex:
     file_no: int
     journal_nos: array[int]
     fingerprints: array[int]
+    #: (journal number, values as JSON) of the bookings whose values are kept
+    values: Sequence[tuple[int, str]] = ()
 
 
 class Journal:
@@ -196,9 +258,28 @@ class Journal:
             raise self._error(exc) from None
 
     def _error(self, exc: BaseException) -> JournalError:
+        """A German message for what SQLite reported: damage, a full disk, no write
+        access, or another I/O problem; always with the path."""
+        text = str(exc).lower()
+        if "not a database" in text or "malformed" in text or "corrupt" in text:
+            return JournalError(
+                f"Exportjournal {self.path} ist beschädigt ({exc}). Die Datei wird nicht "
+                "verändert: aus der Sicherung zurückholen oder den Support fragen."
+            )
+        if "full" in text or ("i/o" in text and _nearly_full(self.path.parent)):
+            return JournalError(
+                f"Exportjournal {self.path}: kein Platz mehr auf dem Datenträger. Platz "
+                "schaffen und den Lauf wiederholen; es ging nichts verloren."
+            )
+        if "readonly" in text or "read-only" in text or "unable to open" in text:
+            return JournalError(
+                f"Exportjournal {self.path} ist nicht beschreibbar. Schreibrechte des "
+                "Benutzers, unter dem buchex läuft, und den Mount des Datenverzeichnisses "
+                "(schreibgeschützt?) prüfen."
+            )
         return JournalError(
-            f"Exportjournal {self.path} ist nicht lesbar oder beschädigt ({exc}). "
-            "Die Datei wird nicht verändert: aus der Sicherung zurückholen oder den Support fragen."
+            f"Exportjournal {self.path} ist nicht lesbar oder schreibbar ({exc}). Datenträger "
+            "und Rechte des Datenverzeichnisses prüfen; die Datei wird nicht verändert."
         )
 
     def _ensure(self) -> None:
@@ -266,9 +347,15 @@ class Journal:
                     (config_id,),
                 )
             conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:  # disk full, read-only, I/O error
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            raise self._error(exc) from None
         except BaseException:
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
             raise
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -365,15 +452,31 @@ class Journal:
         delivery: str | None = None,
         marks: Mapping[str, ClientMark] | None = None,
         full_check_at: str | None = None,
-        also: Sequence[RunRecord] = (),
+        changes: Sequence[Change] = (),
+        keep_values_above: Mapping[str, int] | None = None,
     ) -> None:
-        """Record the outcome in one transaction: the run (and `also`, records it settles),
-        the delivery `delivery` marked done with its watermarks, `watermarks` moved,
-        baselines from `marks`, the alert state, the time of a full look-back."""
-        with self._write(record.config_id, *(r.config_id for r in also)) as conn:
-            for other in also:
-                self._put_run(conn, other)
+        """Record the outcome in one transaction: the run, the delivery `delivery` marked
+        done with its watermarks, `watermarks` moved, baselines from `marks`, the alert
+        state, the time of a full look-back, the changes reported (once each), and kept
+        values below the look-back window pruned."""
+        with self._write(record.config_id) as conn:
             self._put_run(conn, record)
+            conn.executemany(
+                "INSERT OR IGNORE INTO changes (config_id, client_id, journal_no, fingerprint, "
+                "kind, delivered_by, detail, reported_by, reported_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (c.config_id, c.client_id, c.journal_no, c.fingerprint, c.kind,
+                     c.delivered_by, c.detail, record.id, record.finished_at or record.started_at)
+                    for c in changes
+                ],
+            )  # fmt: skip
+            for client_id, above in (keep_values_above or {}).items():
+                conn.execute(
+                    "DELETE FROM delivered_values WHERE config_id = ? AND client_id = ? "
+                    "AND journal_no <= ?",
+                    (record.config_id, client_id, above),
+                )
             if delivery is not None:
                 row = conn.execute(
                     "SELECT watermarks FROM deliveries WHERE run_id = ? AND state = 'planned'",
@@ -443,13 +546,15 @@ class Journal:
             sql += f" LIMIT {int(limit)}"
         if not self.path.exists():
             return []
-        return [RunRecord.from_doc(json.loads(doc)) for (doc,) in self._read(sql, params)]
+        return self._settled(
+            [RunRecord.from_doc(json.loads(doc)) for (doc,) in self._read(sql, params)]
+        )
 
     def run(self, run_id: str) -> RunRecord | None:
         if not self.path.exists():
             return None
         rows = self._read("SELECT doc FROM runs WHERE id = ?", (run_id,))
-        return RunRecord.from_doc(json.loads(rows[0][0])) if rows else None
+        return self._settled([RunRecord.from_doc(json.loads(rows[0][0]))])[0] if rows else None
 
     def last_run(self, config_id: str) -> RunSummary | None:
         if not self.path.exists():
@@ -459,7 +564,25 @@ class Journal:
             "ORDER BY id DESC LIMIT 1",
             (config_id,),
         )
-        return RunSummary(*rows[0]) if rows else None
+        if not rows:
+            return None
+        if rows[0][1] == "running":  # is its process still there?
+            record = self.run(rows[0][0])
+            if record is not None:
+                return RunSummary(record.id, record.status, record.started_at, record.finished_at)
+        return RunSummary(*rows[0])
+
+    def _settled(self, records: list[RunRecord]) -> list[RunRecord]:
+        """Records still "running" whose process is gone are shown failed ("abgebrochen:
+        Prozess … wurde beendet") to every reader at once. The stored record is settled
+        by the next run of the config or the daemon, which also send the failure mail."""
+        for record in records:
+            if record.status == "running" and not owner_alive(
+                record.host_pid, record.host_started, record.host_name
+            ):
+                record.status = "failed"
+                record.reason = owner_gone_reason(record)
+        return records
 
     def last_runs(self) -> dict[str, RunSummary]:
         """The newest run of every config that has run records, by config id."""
@@ -473,6 +596,7 @@ class Journal:
         return result
 
     def running(self, config_id: str) -> list[RunRecord]:
+        """Records of the config still marked "running" (whether or not the owner lives)."""
         if not self.path.exists():
             return []
         rows = self._read(
@@ -547,6 +671,91 @@ class Journal:
             )
         ]
 
+    def delivered_in(
+        self, config_id: str, client_id: str, above: int, up_to: int
+    ) -> list[tuple[int, int, str]]:
+        """(journal number, fingerprint, run) of the bookings delivered in (above, up_to]."""
+        if not self.path.exists():
+            return []
+        return [
+            (int(j), int(f), str(r))
+            for j, f, r in self._read(
+                "SELECT journal_no, fingerprint, run_id FROM delivered WHERE config_id = ? "
+                "AND client_id = ? AND journal_no > ? AND journal_no <= ? ORDER BY journal_no",
+                (config_id, client_id, above, up_to),
+            )
+        ]
+
+    def kept_values(self, config_id: str, client_id: str, numbers: Iterable[int]) -> dict[int, str]:
+        wanted = sorted(set(numbers))
+        found: dict[int, str] = {}
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for journal_no, doc in self._read(
+                "SELECT journal_no, doc FROM delivered_values WHERE config_id = ? AND "
+                f"client_id = ? AND journal_no IN ({marks})",
+                (config_id, client_id, *chunk),
+            ):
+                found[int(journal_no)] = str(doc)
+        return found
+
+    def reported(
+        self, config_id: str, client_id: str, above: int, up_to: int
+    ) -> set[tuple[int, int]]:
+        """(journal number, fingerprint) of the changes already reported in the range."""
+        if not self.path.exists():
+            return set()
+        return {
+            (int(j), int(f))
+            for j, f in self._read(
+                "SELECT journal_no, fingerprint FROM changes WHERE config_id = ? AND "
+                "client_id = ? AND journal_no > ? AND journal_no <= ?",
+                (config_id, client_id, above, up_to),
+            )
+        }
+
+    def changes(self, config_id: str | None = None, *, open_only: bool = True) -> list[Change]:
+        """Reported changes, newest first; `open_only`: not acknowledged yet."""
+        if not self.path.exists():
+            return []
+        where, params = [], []
+        if config_id is not None:
+            where.append("config_id = ?")
+            params.append(config_id)
+        if open_only:
+            where.append("acknowledged_at IS NULL")
+        sql = (
+            "SELECT config_id, client_id, journal_no, fingerprint, kind, delivered_by, detail, "
+            "reported_by, reported_at, acknowledged_at, acknowledged_by FROM changes"
+        )
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY reported_at DESC, config_id, client_id, journal_no"
+        return [Change(*row) for row in self._read(sql, params)]
+
+    def acknowledge(
+        self, config_id: str, journal_nos: Iterable[int] | None, *, user: str, now: str
+    ) -> int:
+        """Mark open changes of a config as seen (all, or those journal numbers)."""
+        with self._write(config_id) as conn:
+            if journal_nos is None:
+                cur = conn.execute(
+                    "UPDATE changes SET acknowledged_at = ?, acknowledged_by = ? "
+                    "WHERE config_id = ? AND acknowledged_at IS NULL",
+                    (now, user, config_id),
+                )
+                return cur.rowcount
+            count = 0
+            for journal_no in journal_nos:
+                cur = conn.execute(
+                    "UPDATE changes SET acknowledged_at = ?, acknowledged_by = ? WHERE "
+                    "config_id = ? AND journal_no = ? AND acknowledged_at IS NULL",
+                    (now, user, config_id, journal_no),
+                )
+                count += cur.rowcount
+            return count
+
     # --- deliveries ----------------------------------------------------------------------
 
     def plan_delivery(
@@ -581,6 +790,11 @@ class Journal:
             )
             try:
                 for index in bookings:
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO delivered_values (config_id, client_id, "
+                        "journal_no, doc) VALUES (?, ?, ?, ?)",
+                        [(record.config_id, index.client_id, n, doc) for n, doc in index.values],
+                    )
                     conn.executemany(
                         sql,
                         zip(
@@ -681,6 +895,13 @@ class Journal:
     def meta(self, key: str) -> str | None:
         rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
         return str(rows[0][0]) if rows else None
+
+
+def _nearly_full(directory: Path) -> bool:
+    try:
+        return os.statvfs(directory).f_bavail * os.statvfs(directory).f_frsize < 1 << 20
+    except OSError:
+        return False
 
 
 def _repeat(value: Any) -> Iterator[Any]:

@@ -16,12 +16,15 @@ picked up by the next call because no pooled connection keeps the old inode open
 from __future__ import annotations
 
 import contextlib
+import math
+import re
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, Protocol
 from urllib.parse import quote
 
 import filelock
@@ -344,6 +347,11 @@ def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _name(value: Any, code: Any) -> str:
+    """A master-data name; NULL or empty: the code or id itself (never the text "None")."""
+    return str(code) if value is None or value == "" else str(value)
+
+
 def _iso(value: Any) -> str | None:
     if value is None:
         return None
@@ -353,9 +361,197 @@ def _iso(value: Any) -> str | None:
 
 
 def _as_date(value: Any) -> date:
+    """The fast path: a DATE value or 'YYYY-MM-DD' text; anything else raises (ValueError,
+    TypeError) and goes the careful way (`date_value`). Not `fromisoformat(str(value))`:
+    Python reads the number 2726090100 as 2726-09-01."""
     if isinstance(value, date):  # a DATE column of a user's database (datetime is a date too)
         return date(value.year, value.month, value.day)
-    return date.fromisoformat(str(value))
+    if len(value) != 10 or value[4] != "-" or value[7] != "-":
+        raise ValueError(value)
+    return date.fromisoformat(value)
+
+
+# -- bad values in a user's own database ------------------------------------------------
+#
+# The embedded schema's CHECK constraints keep bad values out of ledger.sqlite; a user's own
+# database (a view computing amounts, a text column with German dates) has no such guard.
+# The read side converts what it can and reports the rest, per booking, through the
+# export's refusal channel (`Problems`), so one bad row never stops the stream with an
+# exception and every bad journal number is named.
+
+
+class Problems(Protocol):
+    """Where the read side reports a booking it cannot convert (`engine.export._Report`)."""
+
+    def refuse(self, journal_no: int | None, field: str, message: str) -> None: ...
+
+
+#: German name (and contract column) of the booking columns the contract requires.
+BOOKING_LABELS: Final = {
+    "journal_no": "Journalnummer (journal_no)",
+    "client_id": "Mandant (client_id)",
+    "branch_id": "Filiale (branch_id)",
+    "document_type": "Belegart (document_type)",
+    "document_no": "Belegnummer (document_no)",
+    "document_date": "Belegdatum (document_date)",
+    "amount_cents": "Betrag (amount_cents)",
+    "debit_credit": "Soll/Haben (debit_credit)",
+    "account": "Konto (account)",
+    "contra_account": "Gegenkonto (contra_account)",
+}
+#: The first columns of a booking row are required (NOT NULL in the embedded schema); the
+#: others (tax_key … cost_center) may be NULL and are handed on as None.
+_REQUIRED: Final = len(BOOKING_LABELS)
+#: A fractional amount_cents (a REAL column, a view computing `amount_eur * 100`) is
+#: rounded to the cent when it lies at most this far from a whole cent: binary floating
+#: point misses 28.999999999999996 by far less, a genuine fraction of a cent (28.5, 2378.81)
+#: by far more. Farther off is refused: rounding it would change the books.
+CENT_TOLERANCE: Final = Decimal("0.001")
+_SHOWN_MAX: Final = 40
+_ISO_DAY: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INT_TEXT: Final = re.compile(r"[+-]?[0-9]{1,19}")
+_DECIMAL_TEXT: Final = re.compile(r"[+-]?[0-9]{1,19}(?:\.[0-9]{1,12})?")
+
+
+def shown(value: Any) -> str:
+    """A value from the database for a German message: quoted, short, NULL named."""
+    if value is None:
+        return "NULL"
+    text = value.isoformat() if isinstance(value, date) else str(value)
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates
+    if len(text) > _SHOWN_MAX:
+        text = text[: _SHOWN_MAX - 1] + "…"
+    return f"„{text}“"
+
+
+def whole_number(value: Any) -> int | None:
+    """An integer column's value as int; None unless it is a whole number (int, an
+    integral float or Decimal, ASCII digits as text)."""
+    if type(value) is int:
+        return value
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float | Decimal):
+        try:
+            return int(value) if value == int(value) else None
+        except (ValueError, OverflowError):  # nan, inf
+            return None
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
+        return int(value.strip())
+    return None
+
+
+def cents_value(value: Any) -> tuple[int | None, str]:
+    """amount_cents as whole cents, or (None, German reason). A fraction within
+    CENT_TOLERANCE of a whole cent is rounded (REAL columns, computed views)."""
+    if type(value) is int:
+        return value, ""
+    if value is None:
+        return None, "fehlt (NULL)"
+    if isinstance(value, bool):
+        return None, f"{shown(value)} ist kein Betrag in Cent"
+    if isinstance(value, int):
+        return int(value), ""
+    exact: Decimal | None = None
+    if isinstance(value, float):
+        if math.isfinite(value):
+            exact = Decimal(value)
+    elif isinstance(value, Decimal):
+        if value.is_finite():
+            exact = value
+    elif isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value.strip()):
+        exact = Decimal(value.strip())
+    if exact is None:
+        return None, f"{shown(value)} ist kein Betrag in Cent"
+    whole = exact.to_integral_value(rounding=ROUND_HALF_EVEN)
+    if abs(exact - whole) > CENT_TOLERANCE:
+        return None, (
+            f"{shown(value)} ist kein ganzer Cent-Betrag (Bruchteile eines Cents werden "
+            "nicht gerundet)"
+        )
+    return int(whole), ""
+
+
+def date_value(value: Any) -> tuple[date | None, str]:
+    """document_date as a date, or (None, German reason): a DATE/DATETIME value, or text
+    `YYYY-MM-DD` (optionally followed by a time of day)."""
+    if value is None:
+        return None, "fehlt (NULL)"
+    if isinstance(value, date):
+        return date(value.year, value.month, value.day), ""
+    if isinstance(value, str) and _ISO_DAY.match(value.strip()):
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                return date.fromisoformat(text), ""
+            if text[10] in " T":  # a DATETIME kept as text
+                return datetime.fromisoformat(text).date(), ""
+        except ValueError:
+            pass
+    return None, f"{shown(value)} ist kein gültiges Datum (JJJJ-MM-TT)"
+
+
+def checked_booking(row: Sequence[Any], problems: Problems | None) -> Booking | None:
+    """The slow path of `Ledger.bookings`: convert one row field by field; report every bad
+    value (journal number, column, value) and return None if there was one. Without
+    `problems` the first bad value raises LedgerError."""
+    found: list[tuple[str, str]] = []
+    journal_no = whole_number(row[0])
+    if journal_no is None:
+        found.append(("journal_no", f"{shown(row[0])} ist keine ganze Zahl"))
+    for name, value in zip(BOOKING_COLUMNS[1:_REQUIRED], row[1:_REQUIRED], strict=True):
+        if value is None and name not in ("document_date", "amount_cents"):
+            found.append((name, "fehlt (NULL)"))
+    day, why = date_value(row[5])
+    if day is None:
+        found.append(("document_date", why))
+    cents, why = cents_value(row[6])
+    if cents is None:
+        found.append(("amount_cents", why))
+    if found:
+        for name, message in found:
+            if problems is None:
+                where = f"Journalnummer {journal_no}: " if journal_no is not None else ""
+                raise LedgerError(f"{where}{BOOKING_LABELS[name]}: {message}")
+            problems.refuse(journal_no, BOOKING_LABELS[name], message)
+        return None
+    assert journal_no is not None and day is not None and cents is not None
+    return Booking(
+        journal_no,
+        str(row[1]),
+        str(row[2]),
+        str(row[3]),
+        str(row[4]),
+        day,
+        cents,
+        str(row[7]),
+        str(row[8]),
+        str(row[9]),
+        _str_or_none(row[10]),
+        _str_or_none(row[11]),
+        _str_or_none(row[12]),
+        _str_or_none(row[13]),
+        _str_or_none(row[14]),
+    )
+
+
+def _duplicate_message(client_id: str) -> str:
+    return (
+        f"kommt bei Mandant {client_id} mehrfach vor; jede Buchung braucht eine eigene "
+        "Journalnummer (keine der Buchungen mit dieser Nummer wird geliefert)"
+    )
+
+
+def _sum_cents(value: Any) -> int:
+    """A SUM over amount_cents for the statistics: rounded to the cent (REAL columns)."""
+    if value is None:
+        return 0
+    try:
+        return round(Decimal(str(value)))
+    except (ArithmeticError, ValueError):
+        return 0
 
 
 def _truthy(value: Any) -> bool:
@@ -394,6 +590,9 @@ class Ledger:
         self._checked = False
         self._client_keys: dict[str, Any] = {}
         self._branch_keys: dict[str, Any] = {}
+        self._duplicates_seen: dict[
+            tuple[str, int, int | None], tuple[Problems | None, frozenset[int]]
+        ] = {}
         self.path = _embedded_sqlite_path(parsed)
         try:
             if self.path is not None:
@@ -505,13 +704,23 @@ class Ledger:
         for r in client_rows:
             key = str(r.id)
             self._client_keys[key] = r.id
+
+            def number(column: str, value: Any, key: str = key) -> int:
+                found = whole_number(value)
+                if found is None:
+                    raise LedgerError(
+                        f"Stammdaten unbrauchbar: Mandant {key}, Spalte {column}: "
+                        f"{shown(value)} ist keine ganze Zahl ({self.display})"
+                    )
+                return found
+
             clients[key] = Client(
                 id=key,
-                name=str(r.name),
-                consultant_no=int(r.consultant_no),
-                client_no=int(r.client_no),
-                fiscal_year_start=str(r.fiscal_year_start),
-                account_length=int(r.account_length),
+                name=_name(r.name, key),
+                consultant_no=number("consultant_no", r.consultant_no),
+                client_no=number("client_no", r.client_no),
+                fiscal_year_start=str(r.fiscal_year_start or "01-01"),
+                account_length=number("account_length", r.account_length),
                 chart=str(r.chart),
                 lock_batches=_truthy(r.lock_batches),
             )
@@ -522,18 +731,18 @@ class Ledger:
             branches[key] = Branch(
                 id=key,
                 client_id=str(r.client_id),
-                name=str(r.name),
+                name=_name(r.name, key),
                 cost_center=_str_or_none(r.cost_center),
             )
         return Catalog(
             clients=clients,
             branches=branches,
             document_types={
-                str(r.code): DocumentType(str(r.code), str(r.name), _truthy(r.incoming))
+                str(r.code): DocumentType(str(r.code), _name(r.name, r.code), _truthy(r.incoming))
                 for r in type_rows
             },
             payment_methods={
-                str(r.code): PaymentMethod(str(r.code), str(r.name)) for r in method_rows
+                str(r.code): PaymentMethod(str(r.code), _name(r.name, r.code)) for r in method_rows
             },
         )
 
@@ -563,7 +772,7 @@ class Ledger:
                         client_id=str(r.client_id),
                         account=str(r.account),
                         kind=str(r.kind),
-                        name=str(r.name),
+                        name="" if r.name is None else str(r.name),
                         street=_str_or_none(r.street),
                         postcode=_str_or_none(r.postcode),
                         city=_str_or_none(r.city),
@@ -586,7 +795,16 @@ class Ledger:
             stmt = stmt.where(BOOKINGS.c.client_id == self._client_key(client_id))
         with self._connect() as conn:
             value = conn.execute(stmt).scalar()
-        return 0 if value is None else int(value)
+        if value is None:
+            return 0
+        number = whole_number(value)
+        if number is None:
+            raise LedgerError(
+                f"{BOOKING_LABELS['journal_no']}: {shown(value)} ist keine ganze Zahl "
+                f"(höchste Journalnummer{f' von Mandant {client_id}' if client_id else ''}); "
+                f"jede Buchung braucht eine ganze Zahl als Journalnummer: {self.display}"
+            )
+        return number
 
     def bookings(
         self,
@@ -599,12 +817,20 @@ class Ledger:
         payment_methods: Collection[str] | None = None,
         page_size: int = PAGE_SIZE,
         only: Collection[int] | None = None,
+        problems: Problems | None = None,
     ) -> Iterator[Booking]:
         """Stream one client's bookings in journal order with after < journal_no <= up_to.
 
         `payment_methods` follows SPEC §2: bookings without a payment method always pass.
         Each page is its own short read, so writers are not blocked for the whole stream;
         pass `up_to_journal_no` (e.g. `max_journal_no()` taken at the start) for a fixed set.
+
+        Bad data (a user's own database has no CHECK constraints): a booking with a NULL in
+        a required column, a date that is none, an amount that is not a whole number of
+        cents, or a journal number the client uses more than once is reported to
+        `problems` (journal number, column, value) and not yielded; the stream goes on.
+        Without `problems` the first one raises LedgerError. Duplicates are found over the
+        whole range, whatever the filters (they would break the export journal).
         """
         stmt = self._selection(
             sa.select(BOOKINGS),
@@ -618,31 +844,98 @@ class Ledger:
         if only is not None:
             stmt = stmt.where(col.journal_no.in_(sorted(only)))
         stmt = stmt.order_by(col.journal_no).limit(page_size)
-        last = after_journal_no
+        duplicates = self._duplicates(client_id, after_journal_no, up_to_journal_no, problems)
+        # Keyset pages (`journal_no > last`) would lose the second of two rows with one
+        # number at a page boundary; `_duplicates` has found every such number over the
+        # whole range beforehand, so none of them is delivered and all are named.
+        last: Any = after_journal_no
+        previous: int | None = None
         while True:
             with self._connect() as conn:
                 rows = conn.execute(stmt.where(col.journal_no > last)).all()
             for r in rows:
-                yield Booking(
-                    int(r.journal_no),
-                    str(r.client_id),
-                    str(r.branch_id),
-                    str(r.document_type),
-                    str(r.document_no),
-                    _as_date(r.document_date),
-                    int(r.amount_cents),
-                    str(r.debit_credit),
-                    str(r.account),
-                    str(r.contra_account),
-                    _str_or_none(r.tax_key),
-                    _str_or_none(r.text),
-                    _str_or_none(r.payment_method),
-                    _str_or_none(r.partner_account),
-                    _str_or_none(r.cost_center),
-                )
+                jn = r[0]
+                cents = r[6]
+                # Fast path: one type check each for the two numbers and one scan for NULL
+                # in the required columns; everything odd goes the careful way.
+                if type(jn) is int and type(cents) is int and None not in r[1:_REQUIRED]:
+                    try:
+                        booking: Booking | None = Booking(
+                            jn,
+                            str(r[1]),
+                            str(r[2]),
+                            str(r[3]),
+                            str(r[4]),
+                            _as_date(r[5]),
+                            cents,
+                            str(r[7]),
+                            str(r[8]),
+                            str(r[9]),
+                            _str_or_none(r[10]),
+                            _str_or_none(r[11]),
+                            _str_or_none(r[12]),
+                            _str_or_none(r[13]),
+                            _str_or_none(r[14]),
+                        )
+                    except (ValueError, TypeError, OverflowError):
+                        booking = checked_booking(r, problems)
+                else:
+                    booking = checked_booking(r, problems)
+                if booking is None:
+                    continue
+                number = booking[0]
+                if number == previous or number in duplicates:
+                    if problems is None:
+                        raise LedgerError(
+                            f"Journalnummer {number}: {_duplicate_message(client_id)}"
+                        )
+                    if number not in duplicates:  # written after the aggregate looked
+                        problems.refuse(
+                            number,
+                            BOOKING_LABELS["journal_no"],
+                            _duplicate_message(client_id),
+                        )
+                    previous = number
+                    continue  # none of them is delivered
+                previous = number
+                yield booking
             if len(rows) < page_size:
                 return
-            last = int(rows[-1].journal_no)
+            last = rows[-1][0]
+
+    def _duplicates(
+        self,
+        client_id: str,
+        after_journal_no: int,
+        up_to_journal_no: int | None,
+        problems: Problems | None,
+    ) -> frozenset[int]:
+        """Journal numbers in (after, up_to] that the client has more than once, whatever
+        the filters; each reported once to a `problems` (an export reads a client's range
+        in several streams with one report). One aggregate over the (client_id,
+        journal_no) index."""
+        key = (client_id, after_journal_no, up_to_journal_no)
+        known = self._duplicates_seen.get(key)
+        if known is not None and known[0] is problems:
+            return known[1]
+        col = BOOKINGS.c
+        stmt = (
+            sa.select(col.journal_no)
+            .where(col.client_id == self._client_key(client_id), col.journal_no > after_journal_no)
+            .group_by(col.journal_no)
+            .having(sa.func.count() > 1)
+            .order_by(col.journal_no)
+        )
+        if up_to_journal_no is not None:
+            stmt = stmt.where(col.journal_no <= up_to_journal_no)
+        with self._connect() as conn:
+            found = [whole_number(n) for n in conn.execute(stmt).scalars()]
+        numbers = frozenset(n for n in found if n is not None)
+        self._duplicates_seen[key] = (problems, numbers)
+        if problems is not None:
+            for number in sorted(numbers):
+                problems.refuse(number, BOOKING_LABELS["journal_no"], _duplicate_message(client_id))
+        return numbers
 
     def _selection(
         self,
@@ -699,16 +992,23 @@ class Ledger:
         last = after_journal_no
         while True:
             with self._connect() as conn:
-                numbers = [
-                    int(n) for n in conn.execute(stmt.where(col.journal_no > last)).scalars()
-                ]
-            yield from numbers
-            if len(numbers) < page_size:
+                raw = conn.execute(stmt.where(col.journal_no > last)).scalars().all()
+            # A number that is none is skipped here: the bookings stream reports it.
+            yield from (n for n in map(whole_number, raw) if n is not None)
+            if len(raw) < page_size:
                 return
-            last = numbers[-1]
+            last = raw[-1]
 
-    def bookings_numbered(self, client_id: str, numbers: Collection[int]) -> Iterator[Booking]:
-        """The bookings of one client with the given journal numbers, in journal order."""
+    def bookings_numbered(
+        self,
+        client_id: str,
+        numbers: Collection[int],
+        *,
+        document_types: Collection[str] | None = None,
+        problems: Problems | None = None,
+    ) -> Iterator[Booking]:
+        """The bookings of one client with the given journal numbers, in journal order
+        (bad data: see `bookings`)."""
         wanted = sorted(set(numbers))
         for i in range(0, len(wanted), 500):  # some databases cap bound parameters
             chunk = wanted[i : i + 500]
@@ -716,7 +1016,9 @@ class Ledger:
                 client_id,
                 after_journal_no=chunk[0] - 1,
                 up_to_journal_no=chunk[-1],
+                document_types=document_types,
                 only=chunk,
+                problems=problems,
             )
 
     def numbering_gaps(
@@ -736,7 +1038,9 @@ class Ledger:
             ).one()
         if not count:
             return 0, []
-        low, high = int(low), int(high)
+        low, high = whole_number(low), whole_number(high)
+        if low is None or high is None:  # numbers that are none: the export refuses them
+            return 0, []
         missing = (high - low + 1) - int(count)
         if missing <= 0:  # no gaps (or numbers repeated per client: nothing to tell)
             return 0, []
@@ -762,13 +1066,12 @@ class Ledger:
         last = above
         while True:
             with self._connect() as conn:
-                numbers = [
-                    int(n) for n in conn.execute(stmt.where(col.journal_no > last)).scalars()
-                ]
-            yield from numbers
-            if len(numbers) < page_size:
+                raw = conn.execute(stmt.where(col.journal_no > last)).scalars().all()
+            # A number that is none is skipped here: the bookings stream reports it.
+            yield from (n for n in map(whole_number, raw) if n is not None)
+            if len(raw) < page_size:
                 return
-            last = numbers[-1]
+            last = raw[-1]
 
     # -- stats
 
@@ -809,10 +1112,10 @@ class Ledger:
                     client_id=cid,
                     name=client.name if client else "(unbekannter Mandant)",
                     bookings=int(row[1]) if row else 0,
-                    debit_cents=int(row[2] or 0) if row else 0,
-                    credit_cents=int(row[3] or 0) if row else 0,
-                    first_journal_no=int(row[4]) if row else None,
-                    last_journal_no=int(row[5]) if row else None,
+                    debit_cents=_sum_cents(row[2]) if row else 0,
+                    credit_cents=_sum_cents(row[3]) if row else 0,
+                    first_journal_no=whole_number(row[4]) if row else None,
+                    last_journal_no=whole_number(row[5]) if row else None,
                     first_date=_iso(row[6]) if row else None,
                     last_date=_iso(row[7]) if row else None,
                     debtors=debtors.get(cid, 0),

@@ -22,15 +22,21 @@ File format
 All or nothing: every row is checked and every problem reported as (line, column, reason);
 if there is any, nothing is loaded. The file is streamed and inserted in batches inside one
 transaction that is rolled back on the first problem, so memory stays small for big files.
+
+Once only: the SHA-256 of every imported file is kept in the ledger (`buchex_imports`, in
+the same transaction as its rows). The same content again (also under another name) is
+refused with `AlreadyImported`, unless `again=True` (`buchex ledger import --again`):
+without journal numbers in the file it would silently load every booking a second time.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 import sqlite3
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final, TextIO
 
@@ -65,10 +71,25 @@ _TAX_KEY = re.compile(r"[0-9]{1,4}")
 _AMOUNT = re.compile(r"([0-9]+)(?:[.,]([0-9]{1,2}))?")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
+_IMPORTS_SQL = """
+CREATE TABLE IF NOT EXISTS buchex_imports (
+    sha256           TEXT NOT NULL,
+    file             TEXT NOT NULL,
+    imported_at      TEXT NOT NULL,
+    rows             INTEGER NOT NULL,
+    first_journal_no INTEGER,
+    last_journal_no  INTEGER
+)
+"""
+
 _INSERT = (
     f"INSERT INTO bookings ({', '.join(BOOKING_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in BOOKING_COLUMNS)})"
 )
+
+
+class AlreadyImported(LedgerError):
+    """The file's content was imported before (German message naming when and what)."""
 
 
 @dataclass(frozen=True)
@@ -156,17 +177,19 @@ class _Catalog:
 
 
 def import_bookings(
-    ledger_path: Path, csv_file: Path, *, batch_size: int = BATCH_SIZE
+    ledger_path: Path, csv_file: Path, *, batch_size: int = BATCH_SIZE, again: bool = False
 ) -> ImportResult:
     """Load bookings from `csv_file` into the SQLite ledger at `ledger_path`, all or nothing.
 
     Problems with the data come back in `ImportResult.problems` (nothing loaded then);
-    a missing ledger or an unreadable file raise LedgerError.
+    a missing ledger or an unreadable file raise LedgerError; a file whose content was
+    imported before raises AlreadyImported unless `again`.
     """
     ledger_path, csv_file = Path(ledger_path), Path(csv_file)
     if not ledger_path.is_file():
         raise LedgerError(missing_ledger_message(ledger_path))
     try:
+        digest = _sha256(csv_file)
         fh = open(csv_file, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise LedgerError(f"Importdatei nicht lesbar: {csv_file} ({exc.strerror})") from exc
@@ -177,7 +200,27 @@ def import_bookings(
             # IMMEDIATE: take the write lock now so max(journal_no) cannot change under us.
             conn.execute("BEGIN IMMEDIATE")
             try:
+                conn.execute(_IMPORTS_SQL)
+                earlier = conn.execute(
+                    "SELECT file, imported_at, rows, first_journal_no, last_journal_no "
+                    "FROM buchex_imports WHERE sha256 = ? ORDER BY imported_at DESC LIMIT 1",
+                    (digest,),
+                ).fetchone()
+                if earlier is not None and not again:
+                    raise AlreadyImported(_already_message(csv_file, *earlier))
                 result = _load(conn, _Catalog(conn), fh, batch_size)
+                if not result.problems:
+                    conn.execute(
+                        "INSERT INTO buchex_imports VALUES (?, ?, ?, ?, ?, ?)",
+                        (
+                            digest,
+                            str(csv_file.absolute()),
+                            datetime.now().astimezone().isoformat(timespec="seconds"),
+                            result.imported,
+                            result.first_journal_no,
+                            result.last_journal_no,
+                        ),
+                    )
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -190,6 +233,30 @@ def import_bookings(
             raise LedgerError(f"Import abgebrochen, nichts übernommen: {exc}") from exc
         finally:
             conn.close()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _already_message(
+    csv_file: Path, file: str, when: str, rows: int, first: int | None, last: int | None
+) -> str:
+    try:
+        stamp = datetime.fromisoformat(when).strftime("%d.%m.%Y um %H:%M")
+    except ValueError:
+        stamp = when
+    numbers = f", Journalnummern {first}–{last}" if first is not None else ""
+    return (
+        f"{csv_file}: diese Datei wurde bereits importiert (am {stamp}, {rows} Buchungen"
+        f"{numbers}, aus {file}); nichts importiert. Noch einmal importiert stünde jede "
+        "Buchung doppelt in der Buchhaltung. Ist das wirklich gewollt: "
+        f"buchex ledger import {csv_file} --again"
+    )
 
 
 def _load(conn: sqlite3.Connection, cat: _Catalog, fh: TextIO, batch_size: int) -> ImportResult:

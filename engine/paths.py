@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -125,3 +126,20 @@ def private_umask() -> Iterator[None]:
         yield
     finally:
         os.umask(old)
+
+
+def local_problem(exc: OSError) -> str:
+    """A German reason for a failing local file: the path and what to do."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return (
+            f"kein Platz mehr auf dem Datenträger des Datenverzeichnisses{where}. Platz "
+            "schaffen (z. B. alte Dateien löschen) und den Lauf wiederholen; es ging nichts "
+            "verloren."
+        )
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return (
+            f"das Datenverzeichnis ist nicht beschreibbar{where}. Schreibrechte des Benutzers, "
+            "unter dem buchex läuft, und den Mount (schreibgeschützt?) prüfen."
+        )
+    return f"lokale Datei nicht schreibbar oder lesbar{where}: {exc.strerror or exc}"

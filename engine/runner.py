@@ -17,6 +17,7 @@ record naming the step and a plain reason; nothing escapes as a bare traceback.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -32,11 +33,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
+from engine import control
 from engine.alerts import AlertState, RunOutcome, decide, deliver_alert
+from engine.changes import warning_line
 from engine.cipher import CipherError
 from engine.config import ExportConfig
-from engine.journal import BookingIndex, ClientMark, Delivery, JournalError, PlannedFile
-from engine.runs import RunBusy, RunRecord, new_run_id
+from engine.journal import BookingIndex, Change, ClientMark, Delivery, JournalError, PlannedFile
+from engine.liveness import own_start, this_host
+from engine.paths import local_problem
+from engine.runs import Interrupted, RunBusy, RunRecord, new_run_id, owner_gone_reason
 from engine.schedule import inside_window
 from engine.transports import make_transport
 from engine.transports.base import Transport, TransportError, remote_folder, temp_name
@@ -45,7 +50,7 @@ from engine.workspace import Workspace
 if TYPE_CHECKING:
     # engine.export and engine.ledger load SQLAlchemy: imported in `_export`, so that the
     # TUI (whose hooks import this module) starts without it.
-    from engine.export import ExportFile, ExportResult, ExportWarning, LookBack
+    from engine.export import ExportResult, ExportWarning, LookBack
 
 log = logging.getLogger("buchex.run")
 
@@ -56,6 +61,7 @@ STEP_PREPARE = "Vorbereitung"
 STEP_RECONCILE = "Abgleich"
 STEP_EXPORT = "Export"
 STEP_PLAN = "Exportjournal"
+STEP_DELIVER = "Übertragung"
 #: How often a run looks below the look-back window, down to the baseline (SPEC §3).
 FULL_CHECK_EVERY = dt.timedelta(days=1)
 
@@ -117,6 +123,8 @@ def run_config(
         started_at=now.isoformat(timespec="seconds"),
         due_at=opts.due_at.isoformat(timespec="seconds") if opts.due_at else None,
         host_pid=os.getpid(),
+        host_started=own_start(),
+        host_name=this_host(),
     )
     try:
         with ws.runs.exclusive(cfg.id):
@@ -141,6 +149,7 @@ def _run_locked(
     ws.runs.start(record)
     watermarks: dict[str, int] | None = None
     marks: dict[str, ClientMark] | None = None
+    changes: list[Change] = []
     full_check_at: str | None = None
     planned = False
     outbox = ws.data_dir.outbox_dir / record.id
@@ -155,8 +164,12 @@ def _run_locked(
         step = STEP_EXPORT
         now = clock().astimezone(tz)
         lookback, marks, full = _lookback(ws, cfg, now)
-        result = _export(ws, cfg, outbox, now, lookback)
-        record.warnings = _capped([format_warning(w) for w in result.warnings])
+        result, changes = _export(ws, cfg, outbox, now, lookback)
+        record.warnings = _capped(
+            [*(warning_line(c) for c in changes), *(format_warning(w) for w in result.warnings)]
+        )
+        if changes:
+            _tell_changes(ws, cfg, record, changes)
         record.late = result.late
         record.gaps = _gap_lines(result)
         if full:
@@ -174,6 +187,9 @@ def _run_locked(
         else:
             rows = sum(f.rows for f in result.files)
             _progress(ws, record, opts, f"Export: {len(result.files)} Datei(en), {rows} Zeilen")
+            outgoing = _outgoing(result)
+            if cfg.control_file:
+                outgoing.append(_control_file(cfg, record, outgoing, outbox, now))
             folder = remote_folder(cfg.target, clock().astimezone(tz).date())
 
             def plan() -> None:
@@ -182,23 +198,36 @@ def _run_locked(
                 nonlocal planned, step
                 if not planned:
                     step = STEP_PLAN
-                    _plan(ws, record, result, folder, clock().astimezone(tz))
-                    planned, step = True, STEP_EXPORT
+                    _plan(ws, record, result, outgoing, folder, clock().astimezone(tz))
+                    planned, step = True, STEP_DELIVER
                     _progress(ws, record, opts, "Lieferung im Exportjournal vorgemerkt")
 
-            _with_retries(
+            delivered = _with_retries(
                 ws,
                 record,
                 opts,
-                lambda: _upload_all(ws, cfg, result, record, opts, folder, plan),
+                lambda: _upload_all(ws, cfg, outgoing, record, opts, folder, plan),
             )
-            record.files = [*reconciled, *record.files]
+            record.files = [*reconciled, *delivered]
             record.status = "ok"
         watermarks = result.watermarks
     except _Failed as exc:
         record.status, record.step, record.reason = "failed", exc.step, exc.reason
     except JournalError as exc:
         record.status, record.step, record.reason = "failed", step, str(exc)
+    except OSError as exc:  # the data directory: full, read-only, gone
+        record.status, record.step, record.reason = "failed", step, local_problem(exc)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        # Stopped from outside: record the true end, then let the process stop.
+        how = exc.signal_name if isinstance(exc, Interrupted) else "Strg+C (SIGINT)"
+        record.status, record.step = "failed", step
+        record.reason = f"abgebrochen: Prozess beendet ({how})"
+        record.finished_at = clock().astimezone(tz).isoformat(timespec="seconds")
+        if planned:
+            record.reason += "; die geplanten Dateien werden beim nächsten Lauf abgeglichen"
+        with contextlib.suppress(Exception):
+            ws.runs.finish(record, alert_state=_alert(ws, cfg, record, tz))
+        raise
     except Exception as exc:  # the record must name a step, whatever went wrong
         log.exception("Lauf %s: unerwarteter Fehler im Schritt %s", record.id, step)
         record.status, record.step = "failed", step
@@ -218,6 +247,12 @@ def _run_locked(
         delivery=record.id if record.status == "ok" else None,
         marks=marks if succeeded else None,
         full_check_at=full_check_at if succeeded else None,
+        changes=changes,
+        keep_values_above=(
+            {c: wm - ws.chain_settings().lookback for c, wm in watermarks.items()}
+            if succeeded and watermarks
+            else None
+        ),
     )
     if succeeded or not planned:  # a planned, unfinished delivery keeps its files
         shutil.rmtree(outbox, ignore_errors=True)
@@ -234,6 +269,7 @@ def export_local(
     out: Path,
     *,
     commit: bool,
+    warnings_file: Path | None = None,
     clock: Clock = _now_local,
 ) -> ExportResult:
     """`buchex export`: the files a run would upload, written to `out`, with the same
@@ -264,6 +300,7 @@ def export_local(
                 now=now,
                 lookback=lookback,
                 index_dir=Path(tmp) if commit else None,
+                warnings_file=warnings_file,
             )
         if not commit:
             return result
@@ -280,10 +317,11 @@ def export_local(
             late=result.late,
             gaps=_gap_lines(result),
             host_pid=os.getpid(),
-            files=[_file_doc(_planned(f), str(f.path)) for f in result.files],
         )
+        outgoing = _outgoing(result)
+        record.files = [o.planned.doc(str(o.path)) for o in outgoing]
         if result.files:
-            _plan(ws, record, result, str(out), now)
+            _plan(ws, record, result, outgoing, str(out), now)
         ws.runs.finish(
             record,
             watermarks=result.watermarks,
@@ -294,17 +332,180 @@ def export_local(
         return result
 
 
+class RedeliveryRefused(Exception):
+    """A redelivery that cannot go out as asked; German message."""
+
+    def __init__(self, message: str, journal_nos: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.journal_nos = journal_nos
+
+
+def redeliver(
+    ws: Workspace,
+    run_id: str,
+    options: RunOptions | None = None,
+    *,
+    current: bool = False,
+    user: str = "",
+    clock: Clock = _now_local,
+) -> RunRecord:
+    """Deliver the bookings of a past delivered run again ("Nachlieferung", SPEC §3): rebuilt
+    from the ledger, new file names marked as a redelivery, through the config's target.
+    Recorded as its own run (trigger "redeliver"); moves no watermark, journals nothing.
+
+    A booking that changed in the ledger since (fingerprint differs) or is gone refuses the
+    redelivery naming the journal numbers, unless `current` (send today's values).
+    Raises RedeliveryRefused, OutsideWindow (without `options.force`), NotFound, RunBusy."""
+    from dataclasses import replace
+
+    from engine.export import ExportError, export
+    from engine.ledger import LedgerError
+
+    opts = options or RunOptions(trigger="redeliver")
+    delivery = ws.runs.delivery(run_id)
+    if delivery is None or delivery.state != "done":
+        raise RedeliveryRefused(
+            f"Lauf {run_id} hat keine abgeschlossene Lieferung; nachliefern lässt sich nur ein "
+            "Lauf, der Dateien übertragen hat."
+        )
+    cfg = ws.get_config(delivery.config_id)
+    tz = ws.time_zone()
+    now = clock().astimezone(tz)
+    if not opts.force and not inside_window(now):
+        raise OutsideWindow(
+            f"Es ist {now:%H:%M} Uhr: Läufe sind nur zwischen 06:00 und 22:00 Uhr vorgesehen "
+            "(Wartungsfenster). Zum Ausführen ausdrücklich bestätigen (--force)."
+        )
+    journaled = ws.runs.delivery_bookings(run_id)
+    if not journaled:
+        raise RedeliveryRefused(f"Lauf {run_id} hat keine Buchungen geliefert.")
+    wanted: dict[str, dict[int, int]] = {}
+    for client_id, journal_no, fp, _file_no in journaled:
+        wanted.setdefault(client_id, {})[journal_no] = fp
+    record = RunRecord(
+        id=new_run_id(now),
+        config_id=cfg.id,
+        config_name=cfg.name or cfg.id,
+        trigger="redeliver",
+        started_at=now.isoformat(timespec="seconds"),
+        host_pid=os.getpid(),
+        host_started=own_start(),
+        host_name=this_host(),
+        redelivery_of=run_id,
+    )
+    differs: list[int] = []
+    with ws.runs.exclusive(cfg.id):
+        outbox = ws.data_dir.outbox_dir / record.id
+        try:
+            with ws.ledger() as ledger:
+                result = export(
+                    cfg,
+                    ledger,
+                    {},
+                    outbox,
+                    now=now,
+                    index_dir=outbox / ".index",
+                    only={c: list(numbers) for c, numbers in wanted.items()},
+                )
+            differs = _differences(result, wanted)
+            if differs and not current:
+                listed = ", ".join(str(n) for n in differs[:20])
+                more = f" … ({len(differs) - 20} weitere)" if len(differs) > 20 else ""
+                raise RedeliveryRefused(
+                    f"{len(differs)} Buchung(en) von Lauf {run_id} wurden seitdem in der "
+                    f"Buchhaltung geändert oder gelöscht (Journal-Nr. {listed}{more}). "
+                    "Mit den heutigen Werten nachliefern: --current (in der Oberfläche: "
+                    "bestätigen).",
+                    tuple(differs),
+                )
+            ws.runs.start(record)
+            record.steps.append(
+                f"Nachlieferung von Lauf {run_id}: {sum(len(v) for v in wanted.values())} "
+                "Buchungen"
+                + (f", {len(differs)} mit heutigen Werten (--current)" if differs else "")
+            )
+            record.warnings = _capped([format_warning(w) for w in result.warnings])
+            outgoing = [
+                _Outgoing(path, replace(o.planned, name=path.name), o.index, o.values)
+                for o in _outgoing(result)
+                for path in [_tagged(o.path)]
+            ]
+            if cfg.control_file:
+                outgoing.append(
+                    _control_file(cfg, record, outgoing, outbox, now, redelivery_of=run_id)
+                )
+            folder = remote_folder(cfg.target, now.date())
+            record.files = _with_retries(
+                ws,
+                record,
+                opts,
+                lambda: _upload_all(ws, cfg, outgoing, record, opts, folder, lambda: None),
+            )
+            record.status = "ok"
+        except RedeliveryRefused:
+            raise
+        except _Failed as exc:
+            record.status, record.step, record.reason = "failed", exc.step, exc.reason
+        except (ExportError, LedgerError) as exc:
+            record.status, record.step, record.reason = "failed", STEP_EXPORT, str(exc)
+        finally:
+            shutil.rmtree(outbox, ignore_errors=True)
+        record.finished_at = clock().astimezone(tz).isoformat(timespec="seconds")
+        ws.runs.finish(record)
+        ws.audit.record(
+            "run.redeliver",
+            actor=user or None,
+            config_id=cfg.id,
+            detail=f"Lauf {run_id} nachgeliefert als {record.id}: {record.label}"
+            + (", mit heutigen Werten" if current and differs else ""),
+        )
+    return record
+
+
+def _tagged(path: Path) -> Path:
+    """`EXTF_…_20261127-101500.csv` → `EXTF_…_20261127-101500_Nachlieferung.csv`."""
+    tagged = path.with_name(f"{path.stem}_{control.REDELIVERY_TAG}{path.suffix}")
+    path.rename(tagged)
+    return tagged
+
+
+def _differences(result: ExportResult, wanted: dict[str, dict[int, int]]) -> list[int]:
+    """Journal numbers whose rebuilt values differ from what was delivered, or that are
+    gone from the ledger."""
+    from engine.export import read_index
+
+    rebuilt: dict[tuple[str, int], int] = {}
+    for f in result.files:
+        if f.index is not None:
+            numbers, fingerprints = read_index(f.index)
+            rebuilt.update(
+                ((f.client_id, n), fp) for n, fp in zip(numbers, fingerprints, strict=True)
+            )
+    return sorted(
+        journal_no
+        for client_id, numbers in wanted.items()
+        for journal_no, fp in numbers.items()
+        if rebuilt.get((client_id, journal_no)) != fp
+    )
+
+
 def _settle_dead_runs(ws: Workspace, cfg: ExportConfig, now: dt.datetime) -> None:
     """Records of this config still "running" belong to a process that is gone: we hold
     the config's run lock, which that process would hold while it ran."""
     for stale in ws.runs.running(cfg.id):
-        stale.status, stale.step = "failed", stale.step or STEP_PREPARE
-        stale.reason = (
-            f"abgebrochen: der Prozess {stale.host_pid or '?'} wurde beendet, bevor der Lauf "
-            "abgeschlossen war"
-        )
-        stale.finished_at = now.isoformat(timespec="seconds")
-        ws.runs.finish(stale)
+        record_abort(ws, cfg, stale, owner_gone_reason(stale), clock=lambda: now)
+
+
+def record_abort(
+    ws: Workspace, cfg: ExportConfig, record: RunRecord, reason: str, *, clock: Clock = _now_local
+) -> None:
+    """End a run record that its process could not end (killed, cut by the daemon's stop):
+    failed, the failure mail as for any failed run, one commit."""
+    tz = ws.time_zone()
+    record.status, record.step = "failed", record.step or STEP_PREPARE
+    record.reason = reason
+    record.finished_at = clock().astimezone(tz).isoformat(timespec="seconds")
+    ws.runs.finish(record, alert_state=_alert(ws, cfg, record, tz))
 
 
 def selection_key(cfg: ExportConfig) -> str:
@@ -355,41 +556,97 @@ def _gap_lines(result: ExportResult) -> list[str]:
     return [format_gaps(client_id, gaps) for client_id, gaps in result.gaps.items()]
 
 
+@dataclass(frozen=True)
+class _Outgoing:
+    """A file of this run's delivery: where it lies, what is planned for it."""
+
+    path: Path
+    planned: PlannedFile
+    index: Path | None = None  # its bookings (journal number, fingerprint), for the journal
+    values: Path | None = None  # values of its bookings in the look-back window (JSON lines)
+
+
+def _outgoing(result: ExportResult) -> list[_Outgoing]:
+    return [
+        _Outgoing(
+            f.path,
+            PlannedFile(
+                name=f.name,
+                size=f.size,
+                sha256=f.sha256,
+                rows=f.rows,
+                kind=f.kind,
+                client_id=f.client_id,
+                debit_cents=f.debit_cents,
+                credit_cents=f.credit_cents,
+                journal_from=f.journal_from,
+                journal_to=f.journal_to,
+                date_from=f.date_from.isoformat() if f.date_from else None,
+                date_to=f.date_to.isoformat() if f.date_to else None,
+                accounts=f.accounts,
+                tax_keys=f.tax_keys,
+            ),
+            f.index,
+            f.values,
+        )
+        for f in result.files
+    ]
+
+
+def _control_file(
+    cfg: ExportConfig,
+    record: RunRecord,
+    data: list[_Outgoing],
+    folder: Path,
+    now: dt.datetime,
+    *,
+    redelivery_of: str | None = None,
+) -> _Outgoing:
+    """The control file for `data`, written into `folder`; delivered last."""
+    name = control.file_name(cfg.id, now, redelivery=redelivery_of is not None)
+    path = folder / name
+    size, sha256 = control.write(
+        path,
+        run_id=record.id,
+        config_id=cfg.id,
+        config_name=cfg.name or cfg.id,
+        now=now,
+        files=[o.planned.doc("") for o in data],
+        redelivery_of=redelivery_of,
+    )
+    planned = PlannedFile(name=name, size=size, sha256=sha256, rows=0, kind="control", client_id="")
+    return _Outgoing(path, planned)
+
+
 def _plan(
-    ws: Workspace, record: RunRecord, result: ExportResult, folder: str, now: dt.datetime
+    ws: Workspace,
+    record: RunRecord,
+    result: ExportResult,
+    outgoing: list[_Outgoing],
+    folder: str,
+    now: dt.datetime,
 ) -> None:
     """Journal the files and their bookings before the first upload (SPEC §3)."""
     from engine.export import read_index
 
-    files = [_planned(f) for f in result.files]
-
     def indexes() -> Iterator[BookingIndex]:
-        for file_no, f in enumerate(result.files):
-            if f.index is None:
+        for file_no, o in enumerate(outgoing):
+            if o.index is None:
                 continue
-            journal_nos, fingerprints = read_index(f.index)
-            yield BookingIndex(f.client_id, file_no, journal_nos, fingerprints)
+            journal_nos, fingerprints = read_index(o.index)
+            values: list[tuple[int, str]] = []
+            if o.values is not None:
+                with o.values.open(encoding="utf-8") as fh:
+                    values = [(int(line[1 : line.index(",")]), line.rstrip("\n")) for line in fh]
+            yield BookingIndex(o.planned.client_id, file_no, journal_nos, fingerprints, values)
 
     ws.runs.plan_delivery(
         record,
         folder=folder,
-        files=files,
+        files=[o.planned for o in outgoing],
         watermarks=result.watermarks,
         bookings=indexes(),
         now=now.isoformat(timespec="seconds"),
-    )
-
-
-def _planned(f: ExportFile) -> PlannedFile:
-    return PlannedFile(
-        name=f.name,
-        size=f.size,
-        sha256=f.sha256,
-        rows=f.rows,
-        kind=f.kind,
-        client_id=f.client_id,
-        debit_cents=f.debit_cents,
-        credit_cents=f.credit_cents,
     )
 
 
@@ -434,7 +691,7 @@ def _reconcile(
                 else:
                     lost.append(i)
                     continue
-                done.append(_file_doc(f, final))
+                done.append(f.doc(final))
         return there, sent, lost, done
 
     there, sent, lost, done = _with_retries(ws, record, opts, attempt)
@@ -488,6 +745,30 @@ def _intact(path: Path, planned: PlannedFile) -> bool:
         return False
 
 
+def _tell_changes(
+    ws: Workspace, cfg: ExportConfig, record: RunRecord, changes: list[Change]
+) -> None:
+    """One mail to the config's E-Mail naming the changes found (each is found once)."""
+    from engine.alerts import Mail
+    from engine.changes import mail_text
+
+    log.warning("Lauf %s: %d gelieferte Buchung(en) nachträglich geändert", record.id, len(changes))
+    if not cfg.email:
+        return
+    subject, body = mail_text(cfg.name or cfg.id, cfg.id, changes)
+    try:
+        smtp = ws.smtp_settings()
+    except CipherError as exc:
+        record.mail = f"Änderungsmail nicht gesendet: {exc}"
+        return
+    problem = deliver_alert(smtp, cfg.email, Mail(subject, body, "changes"), secrets=[])
+    record.mail = (
+        f"Änderungsmail nicht gesendet: {problem}"
+        if problem
+        else f"Änderungsmail gesendet an {cfg.email}"
+    )
+
+
 def _capped(warnings: list[str]) -> list[str]:
     """The run record keeps the first MAX_RECORDED_WARNINGS: a history of 1000 runs must stay
     small, and `buchex export` shows all of them when someone needs the full list."""
@@ -515,21 +796,40 @@ def _export(
     outbox: Path,
     now: dt.datetime,
     lookback: dict[str, LookBack],
-) -> ExportResult:
+) -> tuple[ExportResult, list[Change]]:
+    """The run's files, and the delivered bookings of the look-back window that the ledger
+    changed or deleted since (reported, never resent)."""
+    from engine.changes import find_changes
     from engine.export import ExportError, export
     from engine.ledger import LedgerError
 
     try:
         with ws.ledger() as ledger:
-            return export(
+            watermarks = ws.runs.watermarks(cfg.id)
+            changes = [
+                change
+                for client_id, back in lookback.items()
+                if watermarks.get(client_id, 0) > back.loud_below
+                for change in find_changes(
+                    ledger,
+                    ws.runs,
+                    cfg.id,
+                    client_id,
+                    back.loud_below,
+                    watermarks[client_id],
+                )
+            ]
+            result = export(
                 cfg,
                 ledger,
-                ws.runs.watermarks(cfg.id),
+                watermarks,
                 outbox,
                 now=now,
                 lookback=lookback,
                 index_dir=outbox / ".index",
+                keep_values_window=ws.chain_settings().lookback,
             )
+            return result, changes
     except ExportError as exc:
         raise _Failed(STEP_EXPORT, str(exc)) from None
     except LedgerError as exc:
@@ -569,39 +869,27 @@ def _transport(ws: Workspace, cfg: ExportConfig, opts: RunOptions) -> Transport:
     )
 
 
-def _file_doc(f: PlannedFile, remote_path: str) -> dict[str, object]:
-    return {
-        "name": f.name,
-        "kind": f.kind,
-        "client_id": f.client_id,
-        "remote_path": remote_path,
-        "size": f.size,
-        "sha256": f.sha256,
-        "rows": f.rows,
-        "debit_cents": f.debit_cents,
-        "credit_cents": f.credit_cents,
-    }
-
-
 def _upload_all(
     ws: Workspace,
     cfg: ExportConfig,
-    result: ExportResult,
+    outgoing: list[_Outgoing],
     record: RunRecord,
     opts: RunOptions,
     folder: str,
     before_upload: Callable[[], None],
-) -> None:
+) -> list[dict[str, object]]:
+    """Every file in order; the control file comes last, so its presence on the server
+    means the delivery is complete."""
     delivered: list[dict[str, object]] = []
     with _transport(ws, cfg, opts) as transport:
         transport.connect()
         remote = transport.ensure_directory(folder)
         before_upload()
-        for f in result.files:
-            uploaded = transport.upload_atomic(f.path, remote, f.name)
-            delivered.append(_file_doc(_planned(f), uploaded.remote_path))
+        for o in outgoing:
+            uploaded = transport.upload_atomic(o.path, remote, o.planned.name)
+            delivered.append(o.planned.doc(uploaded.remote_path))
             _progress(ws, record, opts, f"übertragen: {uploaded.remote_path} ({uploaded.size} B)")
-    record.files = delivered
+    return delivered
 
 
 def _alert(ws: Workspace, cfg: ExportConfig, record: RunRecord, tz: ZoneInfo) -> dict[str, object]:
@@ -620,6 +908,7 @@ def _alert(ws: Workspace, cfg: ExportConfig, record: RunRecord, tz: ZoneInfo) ->
         step=record.step,
         reason=record.reason,
         nothing_to_export=record.status == "nothing",
+        delivered=control.summary(record.files) if record.files else None,
     )
     if record.status == "skipped":
         return state.to_json()

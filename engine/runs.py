@@ -11,7 +11,7 @@ from typing import Any, Literal
 RETENTION = 1000  # run records kept per config (the delivered bookings are kept for good)
 
 Status = Literal["running", "ok", "nothing", "failed", "skipped"]
-Trigger = Literal["schedule", "catchup", "manual", "cli", "export"]
+Trigger = Literal["schedule", "catchup", "manual", "cli", "export", "redeliver"]
 STATUS_LABELS: dict[str, str] = {
     "running": "läuft",
     "ok": "erfolgreich",
@@ -39,9 +39,12 @@ class RunRecord:
     attempts: int = 0
     mail: str | None = None  # why a failure mail could not be sent, if it could not
     host_pid: int = 0
+    host_started: int = 0  # the owner's process start time (engine.liveness)
+    host_name: str = ""
     # Journal-number gaps seen in the selected range (GoBD "Lückenanalyse"): information only.
     gaps: list[str] = field(default_factory=list)
     late: int = 0  # bookings that became visible after higher numbers had been delivered
+    redelivery_of: str | None = None  # trigger "redeliver": the run whose bookings it sent
 
     @property
     def label(self) -> str:
@@ -86,3 +89,19 @@ def new_run_id(now: dt.datetime) -> str:
 
 class RunBusy(Exception):
     """The config is already running (in this or another process)."""
+
+
+class Interrupted(BaseException):  # like KeyboardInterrupt: not an error, a stop
+    """The process is asked to stop (SIGTERM, SIGHUP) in the middle of a run."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+
+
+def owner_gone_reason(record: RunRecord) -> str:
+    step = f" im Schritt {record.step}" if record.step else ""
+    return (
+        f"abgebrochen: Prozess {record.host_pid or '?'} wurde beendet{step}, bevor der Lauf "
+        "abgeschlossen war"
+    )

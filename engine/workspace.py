@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from tinydb import Query
 
 from engine.audit import AuditLog
-from engine.cipher import Cipher
+from engine.cipher import PREFIX, Cipher, CipherError, KeyMissing
 from engine.config import (
     ExportConfig,
     changed_fields,
@@ -53,6 +53,7 @@ CONFIGS = "configs"
 SETTINGS = "settings"
 USERS = "users"
 _STORE_ONLY = ("created_at", "updated_at")
+_SECTION_LABELS = {"smtp": "SMTP Postausgangsserver", "chain": "Einstellungen"}
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
@@ -85,7 +86,78 @@ class Workspace:
 
     @cached_property
     def cipher(self) -> Cipher:
-        return Cipher.for_key_file(self.data_dir.key_path)
+        """The key for stored passwords. A missing `secret.key` is only created while no
+        encrypted value is stored; otherwise KeyMissing says which file to restore."""
+        return Cipher.for_key_file(self.data_dir.key_path, may_create=self._nothing_encrypted)
+
+    def _nothing_encrypted(self) -> bool:
+        try:
+            return f'"{PREFIX}'.encode() not in self.store.path.read_bytes()
+        except FileNotFoundError:
+            return True
+
+    # The cipher is looked up when a secret is used, not when a config or setting is read:
+    # `config list`, `runs`, `schedule` work without the key (item: a deleted secret.key).
+
+    def _decrypt_stored(self, token: str) -> str:
+        return self.cipher.decrypt(token)
+
+    def _encrypt(self, text: str) -> str:
+        return self.cipher.encrypt(text)
+
+    def _decrypt_input(self, token: str) -> str:
+        """An `enc:` value in a config file or form: it must be one this data directory
+        encrypted; anything else is invalid input naming the field, not an internal error."""
+        try:
+            return self.cipher.decrypt(token)
+        except KeyMissing:
+            raise
+        except CipherError:
+            raise Invalid(
+                "beginnt mit „enc:“ wie ein verschlüsselter Wert, lässt sich mit dem Schlüssel "
+                "dieses Datenverzeichnisses aber nicht entschlüsseln; das Passwort im Klartext "
+                "angeben (oder null: gespeichertes Passwort behalten)"
+            ) from None
+
+    def reset_key(self) -> tuple[int, str | None]:
+        """For a lost `secret.key` without a backup: forget the stored FTP/SFTP and SMTP
+        passwords and start a new key. An existing key file is kept beside as
+        `secret.key.alt-<time>`. Returns (passwords forgotten, the old key's new name).
+        Audited; the admin enters the passwords again afterwards.
+
+        The database URL is not dropped: without it buchex would read the embedded
+        ledger.sqlite instead of the chain's database. It stays unreadable (every run fails
+        saying so) until it is entered again."""
+        forgotten = 0
+        with self.store.transaction() as db:
+            configs = db.table(CONFIGS)
+            for doc in configs.all():
+                target = dict(doc.get("target") or {})
+                if target.get("password"):
+                    forgotten += 1
+                    target["password"] = None
+                    configs.update({"target": target}, doc_ids=[doc.doc_id])
+            settings = db.table(SETTINGS)
+            chain: dict[str, Any] = dict(settings.get(doc_id=1) or {})
+            for section, key in (("smtp", "password"),):
+                values = dict(chain.get(section) or {})
+                if values.get(key):
+                    forgotten += 1
+                    values[key] = None
+                    chain[section] = values
+            if settings.get(doc_id=1) is not None:
+                settings.update(_replace_doc(chain), doc_ids=[1])
+            # Still inside the store's lock: no other process writes a token meanwhile.
+            kept: str | None = None
+            key_path = self.data_dir.key_path
+            if key_path.exists():
+                stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+                kept = f"{key_path.name}.alt-{stamp}"
+                key_path.rename(key_path.with_name(kept))
+        self.__dict__.pop("cipher", None)
+        Cipher.for_key_file(key_path)  # a new key, now that nothing refers to the old one
+        self.audit.record("secret.reset_key", detail=f"{forgotten} Passwörter verworfen")
+        return forgotten, kept
 
     # --- ledger --------------------------------------------------------------------------
 
@@ -106,7 +178,7 @@ class Workspace:
 
     def _load_config(self, doc: Mapping[str, Any]) -> ExportConfig:
         fields = {k: v for k, v in doc.items() if k not in _STORE_ONLY}
-        return parse_config(fields, catalog=None, decrypt=self.cipher.decrypt)
+        return parse_config(fields, catalog=None, decrypt=self._decrypt_stored, lazy_secrets=True)
 
     def _configs(self) -> dict[str, ExportConfig]:
         """Every stored config by id, parsed once per store version: the list reloads on
@@ -163,11 +235,11 @@ class Workspace:
             try:
                 cfg_id = _check_id(raw)
                 if cfg_id and cfg_id in seen_ids:
-                    raise ValidationError([Problem("id", "id", f"„{cfg_id}“ doppelt in der Datei")])
+                    raise ValidationError([Problem("id", "ID", f"„{cfg_id}“ doppelt in der Datei")])
                 seen_ids.add(cfg_id)
                 prev = self._load_config(existing[cfg_id]) if cfg_id in existing else None
                 parsed.append(
-                    parse_config(raw, catalog=catalog, previous=prev, decrypt=self.cipher.decrypt)
+                    parse_config(raw, catalog=catalog, previous=prev, decrypt=self._decrypt_input)
                 )
             except ValidationError as exc:
                 problems.extend(Problem(p.path, prefix + p.label, p.message) for p in exc.problems)
@@ -195,7 +267,7 @@ class Workspace:
                 old = self._load_config(existing[cfg.id]) if cfg.id in existing else None
                 if not cfg.id:
                     cfg = with_id(cfg, _new_id(existing))
-                doc = config_to_json(cfg, secrets="encrypt", encrypt=self.cipher.encrypt)
+                doc = config_to_json(cfg, secrets="encrypt", encrypt=self._encrypt)
                 doc["updated_at"] = now
                 doc["created_at"] = existing.get(cfg.id, {}).get("created_at", now)
                 if old is None:
@@ -239,7 +311,7 @@ class Workspace:
         raw = self._settings_doc().get("smtp")
         if not raw:
             return None
-        values, _ = parse_values(SMTP_FIELDS, raw, None, self.cipher.decrypt)
+        values, _ = parse_values(SMTP_FIELDS, raw, None, self._decrypt_stored, lazy_secrets=True)
         result: SmtpSettings = build_flat(SmtpSettings, values)
         return result
 
@@ -256,7 +328,7 @@ class Workspace:
 
     def chain_settings(self) -> ChainSettings:
         raw = self._settings_doc().get("chain", {})
-        values, _ = parse_values(CHAIN_FIELDS, raw, None, self.cipher.decrypt)
+        values, _ = parse_values(CHAIN_FIELDS, raw, None, self._decrypt_stored, lazy_secrets=True)
         result: ChainSettings = build_flat(ChainSettings, values)
         return result
 
@@ -276,15 +348,17 @@ class Workspace:
             doc = dict(table.get(doc_id=1) or {})
             old = None
             if doc.get(key):
-                old_values, _ = parse_values(specs, doc[key], None, self.cipher.decrypt)
+                old_values, _ = parse_values(
+                    specs, doc[key], None, self._decrypt_stored, lazy_secrets=True
+                )
                 old = build_flat(model, old_values)
-            problems = unknown_keys(specs, raw)
-            values, found = parse_values(specs, raw, old, self.cipher.decrypt)
+            problems = unknown_keys(specs, raw, owner=_SECTION_LABELS.get(key, key))
+            values, found = parse_values(specs, raw, old, self._decrypt_input)
             problems.extend(found)
             if problems:
                 raise ValidationError(problems)
             new = build_flat(model, values)
-            doc[key] = model_to_json(new, specs, secrets="encrypt", encrypt=self.cipher.encrypt)
+            doc[key] = model_to_json(new, specs, secrets="encrypt", encrypt=self._encrypt)
             if table.get(doc_id=1) is None:
                 table.insert(doc)
             else:
@@ -349,7 +423,7 @@ def _check_id(raw: Mapping[str, Any]) -> str:
         return ""
     if not isinstance(cfg_id, str) or not _ID.fullmatch(cfg_id):
         raise ValidationError(
-            [Problem("id", "id", "Buchstaben, Ziffern, _ und -, höchstens 64 Zeichen")]
+            [Problem("id", "ID", "Buchstaben, Ziffern, _ und -, höchstens 64 Zeichen")]
         )
     return cfg_id
 

@@ -96,13 +96,17 @@ def test_unknown_sftp_host_key_needs_trust(demo_home: Path, tmp_path: Path) -> N
         first = run_cli(demo_home, "test", "stb")
         assert first.returncode == 1
         fingerprint = re.search(r"SHA256:[A-Za-z0-9+/]+", first.stdout)
-        assert fingerprint and "--trust" in first.stdout
-        trusted = run_cli(demo_home, "test", "stb", "--trust")
+        assert fingerprint and fingerprint.group(0) == server.host_key.fingerprint
+        assert f"--trust {server.host_key.fingerprint}" in first.stdout
+        # --trust without the fingerprint the admin checked stores nothing (exit 2).
+        plain = run_cli(demo_home, "test", "stb", "--trust")
+        assert plain.returncode == 2
+        assert f"buchex test stb --trust {server.host_key.fingerprint}" in plain.stderr
+        assert not (demo_home / "known_hosts").exists()
+        trusted = run_cli(demo_home, "test", "stb", "--trust", fingerprint.group(0))
         assert trusted.returncode == 0, trusted.stdout
-        assert (
-            fingerprint.group(0) in (demo_home / "known_hosts").read_text()
-            or (demo_home / "known_hosts").exists()
-        )
+        assert "neu gespeichert" in trusted.stdout
+        assert server.host_key.public_line.split()[1] in (demo_home / "known_hosts").read_text()
         assert run_cli(demo_home, "test", "stb").returncode == 0  # now known
 
 

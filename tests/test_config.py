@@ -70,7 +70,7 @@ def test_every_seed_field_is_declared() -> None:
         (("time",), "halb sieben", "Ausführungszeit: muss eine Uhrzeit HH:MM sein"),
         (("time",), None, "Ausführungszeit: Pflichtfeld (außer bei „Stündlich“)"),
         (("start",), "2026-02-30", "Start: „2026-02-30“ ist kein gültiges Datum"),
-        (("format",), "xml", "Format: muss eines von datev, csv sein"),
+        (("format",), "xml", "Format: muss eines von datev, csv, csv-rfc4180, lexware sein"),
         (("format",), None, "Format: Pflichtfeld"),
         (("incoming_format",), None, "Format (Eingangsbuchungen): Pflichtfeld, wenn"),
         (("email",), "buchhaltung@", "E-Mail: „buchhaltung@“ ist keine gültige E-Mail-Adresse"),
@@ -139,7 +139,7 @@ def test_interval_variants(valid_raw: dict[str, Any], catalog: Catalog) -> None:
         ({"kind": "hourly", "every_minutes": 7}, "alle x Minuten: muss eines von"),
         ({"kind": "hourly"}, "alle x Minuten: Pflichtfeld bei „Stündlich“"),
         ({"kind": "weekly", "days": []}, "Wochentage: mindestens einen Wochentag wählen"),
-        ({"kind": "weekly", "days": ["mo"]}, "Wochentage: unbekannter Wochentag mo"),
+        ({"kind": "weekly", "days": ["mo"]}, "Wochentage: unbekannter Wochentag „mo“"),
         ({"kind": "monthly", "day": 32}, "Tag des Monats: muss zwischen 1 und 31 liegen"),
         ({"kind": "monthly"}, "Tag des Monats: Pflichtfeld"),
     ]
@@ -181,8 +181,9 @@ def test_unknown_fields_are_reported(valid_raw: dict[str, Any], catalog: Catalog
     valid_raw["hostname"] = "x"
     valid_raw["target"]["passwort"] = "x"
     found = problems(valid_raw, catalog)
-    assert "hostname: unbekanntes Feld" in found
-    assert "target.passwort: unbekanntes Feld" in found
+    # The German label of where the key is, the unknown key quoted (no bare JSON key label).
+    assert "Schnittstelle: unbekanntes Feld „hostname“" in found
+    assert "FTP: unbekanntes Feld „target.passwort“" in found
 
 
 def test_every_problem_is_reported_at_once(catalog: Catalog) -> None:

@@ -24,6 +24,7 @@ from engine.runs import RunRecord
 from engine.workspace import Workspace
 from tests.conftest import ROOT
 from tests.servers import FTPServer, serve_ftp_handler
+from tests.smtp_server import smtp_server
 
 BERLIN = dt.timezone(dt.timedelta(hours=1))  # November: CET, matches Europe/Berlin
 DAY = dt.datetime(2026, 11, 24, 6, 0, tzinfo=BERLIN)
@@ -228,7 +229,14 @@ def test_sigterm_mid_upload_leaves_no_partial_final_file(
     ws, clock = env
     root = tmp_path / "slow-root"
     root.mkdir()
-    with serve_ftp_handler(_slow_handler(root, "kanzlei", "Geheim-Passwort-123")) as port:
+    with (
+        serve_ftp_handler(_slow_handler(root, "kanzlei", "Geheim-Passwort-123")) as port,
+        smtp_server("plain") as smtp,
+    ):
+        ws.save_smtp_settings(
+            {"host": smtp.host, "port": smtp.port, "security": "none",
+             "sender": "buchex@optik-mueller.example"}
+        )  # fmt: skip
         raw = {
             "id": "stb",
             "name": "Langsam",
@@ -243,6 +251,7 @@ def test_sigterm_mid_upload_leaves_no_partial_final_file(
             "clients": ["1"],
             "document_types": ["KR", "GS", "BV", "ZA"],
             "export_debtors": True,
+            "email": "buchhaltung@optik-mueller.example",
         }
         ws.save_config(raw)
         d = DaemonProcess(ws.data_dir.root, clock, env={"BUCHEX_STOP_GRACE_S": "1"})
@@ -252,6 +261,10 @@ def test_sigterm_mid_upload_leaves_no_partial_final_file(
         wait_until(lambda: any(p.stat().st_size > 0 for p in root.rglob("*.buchex-tmp")),
                    "bytes of the first upload on the server")  # fmt: skip
         assert d.stop(signal.SIGTERM, timeout=30) == 0
+        # A run cut by the daemon's stop is a failed run: its failure mail goes out.
+        [mail] = smtp.wait_for(1)
+        assert "fehlgeschlagen" in str(mail.message["Subject"])
+        assert "der Dienst wurde beendet" in mail.message.get_content()
     finals = [p for p in root.rglob("*.csv")]
     assert finals == []  # the file in flight never got its final name
     [run] = ws.runs.runs("stb")

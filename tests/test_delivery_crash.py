@@ -97,6 +97,7 @@ def setup_config(home: Path, port: int) -> None:
             "export_debtors": True,
             "format": "datev",
             "time": "06:30",
+            "interval": {"kind": "daily"},
         }
     )  # fmt: skip
 

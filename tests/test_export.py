@@ -152,7 +152,7 @@ def journal_nos(result: ExportResult) -> list[int]:
     """Journal numbers in the files, from Beleginfo (DATEV) or the journal_no column (CSV)."""
     found: list[int] = []
     for f in result.files:
-        if f.kind == "debtors":
+        if f.kind in ("debtors", "creditors"):
             continue
         if f.name.startswith("EXTF_"):
             found += [int(v) for v in datev_reader.read(f.path).column("Beleginfo - Inhalt 1")]
@@ -171,6 +171,8 @@ def test_files_per_client_kind_and_year(small: Path, tmp_path: Path) -> None:
         "EXTF_Buchungsstapel_55003_20250303_20250306_20260401-063015.csv",
         "EXTF_Buchungsstapel_Eingang_55003_20250307_20250307_20260401-063015.csv",
         "EXTF_Debitoren_55003_20260401-063015.csv",
+        # incoming bookings exported: their creditors too (DATEV category 16 holds both)
+        "EXTF_Kreditoren_55003_20260401-063015.csv",
         # fiscal year 07-01: 30 Dec 2025 and 2 Jan 2026 share it, but not the calendar year
         "EXTF_Buchungsstapel_10020_20251230_20251230_20260401-063015.csv",
         "EXTF_Buchungsstapel_10020_20260102_20260102_20260401-063015.csv",
@@ -189,6 +191,8 @@ def test_files_per_client_kind_and_year(small: Path, tmp_path: Path) -> None:
     assert (incoming.kind, incoming.rows, incoming.credit_cents) == ("incoming", 1, 150000)
     debtors = by_name["EXTF_Debitoren_55003_20260401-063015.csv"]
     assert (debtors.kind, debtors.rows, debtors.date_from) == ("debtors", 3, None)
+    creditors = by_name["EXTF_Kreditoren_55003_20260401-063015.csv"]
+    assert (creditors.kind, creditors.rows, creditors.debit_cents) == ("creditors", 1, 0)
 
     stamp = "20260401-063015"
     dec = datev_reader.read(
@@ -272,9 +276,11 @@ def test_incoming_format_may_differ(small: Path, tmp_path: Path) -> None:
         "EXTF_Buchungsstapel_55003_20250303_20250306_20260401-063015.csv",
         "Eingangsbuchungen_55003_20250307_20250307_20260401-063015.csv",
         "EXTF_Debitoren_55003_20260401-063015.csv",
+        # the creditors in the incoming bookings' format
+        "Kreditoren_55003_20260401-063015.csv",
     ]
-    lines = result.files[1].path.read_text(encoding="utf-8").splitlines()
-    assert lines[1].startswith("6,1,10,ER,BGW-2025-00017,2025-03-07,1500.00,H,70001,3200,9,")
+    lines = result.files[1].path.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[1].startswith("6;1;10;ER;BGW-2025-00017;07.03.2025;1500,00;H;70001;3200;9;")
 
 
 def test_debtor_file_lists_referenced_debtors_only(small: Path, tmp_path: Path) -> None:
@@ -289,6 +295,14 @@ def test_debtor_file_lists_referenced_debtors_only(small: Path, tmp_path: Path) 
     assert reader.column("Konto") == ["10001"]  # the creditor of booking 6 is no debtor
     no_debtors = run(small, tmp_path / "b", config(export_debtors=False))
     assert all(f.kind != "debtors" for f in no_debtors.files)
+    # The creditors of the incoming bookings come without "Debitoren exportieren" too.
+    assert [f.name for f in no_debtors.files if f.kind == "creditors"] == [
+        "EXTF_Kreditoren_55003_20260401-063015.csv"
+    ]
+    creditors = datev_reader.read(no_debtors.files[2].path)
+    assert creditors.category == 16 and creditors.column("Konto") == ["70001"]
+    no_incoming = run(small, tmp_path / "c", config(incoming_export=False))
+    assert all(f.kind != "creditors" for f in no_incoming.files)
 
 
 # --------------------------------------------------------------------------- watermarks
@@ -378,7 +392,7 @@ def test_read_back_matches_sql_per_client(tmp_path: Path) -> None:
     conn.close()
     found: dict[str, list[int]] = {cid: [0, 0, 0] for cid in expected}
     for f in result.files:
-        if f.kind == "debtors":
+        if f.kind in ("debtors", "creditors"):
             continue
         reader = datev_reader.read(f.path)
         cid = client_of[str(reader.client_no)]
@@ -410,6 +424,7 @@ def test_more_than_99999_rows_are_split_into_parts(tmp_path: Path) -> None:
         clients=("1",),
         document_types=("BV", "KR", "KT", "ZA", "GS", "EA"),
         export_debtors=False,
+        incoming_export=False,
     )
     result = run(path, tmp_path / "out", cfg)
     assert [(f.name.rsplit("_", 2)[-2], f.rows) for f in result.files] == [

@@ -19,8 +19,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.formats import FORMAT_CHOICES, format_factories
+from engine.formats import FORMAT_CHOICES, format_factories, format_spec
+from engine.formats.automatic_accounts import STANDARD, automatic_accounts
 from engine.formats.csv_format import CsvFormat
+from engine.formats.csv_rfc4180 import CsvRfc4180Format
 from engine.formats.datev import (
     AUTOMATIC_ACCOUNTS,
     BS,
@@ -32,7 +34,8 @@ from engine.formats.datev import (
     render_line,
     validate_file,
 )
-from engine.formats.datev_spec import HEADER_FIELDS, account_pattern, field_ok
+from engine.formats.datev_spec import HEADER_FIELDS, account_pattern, column_index, field_ok
+from engine.formats.lexware import LexwareFormat
 from engine.ledger import Booking, Branch, Catalog, Client, DocumentType, Partner, PaymentMethod
 from tests import datev_reader
 from tests.test_export import NOW, build_small_ledger, config, run
@@ -69,9 +72,18 @@ class Recorder:
         self.refusals.append((journal_no, field, message))
 
 
-def writer(client: Client = CLIENT, now: dt.datetime = NOW) -> DatevFormat:
+def writer(
+    client: Client = CLIENT,
+    now: dt.datetime = NOW,
+    own: dict[str, int | None] | None = None,
+) -> DatevFormat:
     return DatevFormat(
-        client=client, catalog=CATALOG, config_name="Test", now=now, mandant=str(client.client_no)
+        client=client,
+        catalog=CATALOG,
+        config_name="Test",
+        now=now,
+        mandant=str(client.client_no),
+        own_automatic_accounts=own,
     )
 
 
@@ -109,9 +121,21 @@ def fields(row: list[Any]) -> dict[str, Any]:
 
 
 def test_registry_matches_the_config_choices() -> None:
-    assert FORMAT_CHOICES == (("datev", "DATEV-Format"), ("csv", "CSV (UTF-8)"))
-    assert format_factories() == {"datev": DatevFormat, "csv": CsvFormat}
+    assert FORMAT_CHOICES == (
+        ("datev", "DATEV-Format"),
+        ("csv", "CSV (Tabellenkalkulation)"),
+        ("csv-rfc4180", "CSV (UTF-8, RFC 4180, maschinenlesbar)"),
+        ("lexware", "Lexware buchhalter (ASCII-Import)"),
+    )
+    assert format_factories() == {
+        "datev": DatevFormat,
+        "csv": CsvFormat,
+        "csv-rfc4180": CsvRfc4180Format,
+        "lexware": LexwareFormat,
+    }
     assert set(format_factories()) == {name for name, _ in FORMAT_CHOICES}
+    assert format_spec("datev").kinds == {"bookings", "incoming", "debtors", "creditors"}
+    assert format_spec("lexware").kinds == {"bookings", "incoming"}
 
 
 # --------------------------------------------------------------------------- header
@@ -280,6 +304,85 @@ def test_automatic_accounts() -> None:
     assert set(AUTOMATIC_ACCOUNTS) == {"SKR03", "SKR04"}
 
 
+# Finding 1 (issue 12): SKR04 with Sachkontenlänge 8; 4400 is written 44000000 there.
+SKR04_8 = Client("2", "Hörgeräte Weiß KG", 31245, 10020, "01-01", 8, "SKR04", False)
+
+
+@pytest.mark.parametrize(
+    ("contra", "tax", "outcome"),
+    [
+        ("44000000", "9", "refused"),  # 9 (Vorsteuer 19 %) on Erlöse 19 %: wrong tax
+        ("44000000", "2", "refused"),  # 7 % on the 19 % account
+        ("44000000", "3", "dropped"),  # the key the account implies anyway
+        ("43000000", "2", "dropped"),  # Erlöse 7 %
+        ("41250000", "1", "refused"),  # tax-free EU delivery: no key at all
+        ("4400", "3", "kept"),  # 00004400 at length 8: another account, no automatic
+        ("42000000", "3", "kept"),  # Erlöse (no automatic)
+    ],
+)
+def test_automatic_accounts_follow_chart_and_account_length(
+    contra: str, tax: str, outcome: str
+) -> None:
+    report = Recorder()
+    row = writer(SKR04_8).booking_row(
+        booking(account="100000001", contra_account=contra, tax_key=tax), report
+    )
+    if outcome == "refused":
+        assert row is None
+        assert report.refusals[0][1] == "BU-Schlüssel"
+        assert f"Automatikkonto {contra} (SKR04)" in report.refusals[0][2]
+    else:
+        assert row is not None and not report.refusals
+        assert fields(row)["BU-Schlüssel"] == ("" if outcome == "dropped" else tax)
+        assert bool(report.warnings) == (outcome == "dropped")
+
+
+def test_automatic_table_is_complete_for_both_charts_and_mirrors_them() -> None:
+    skr03 = {account: key for account, key, _ in STANDARD["SKR03"]}
+    skr04 = {account: key for account, key, _ in STANDARD["SKR04"]}
+    # The revenue, reduction and goods-received groups of both charts, same implied keys.
+    assert len(skr03) == len(skr04) >= 26
+    assert sorted(skr03.values(), key=str) == sorted(skr04.values(), key=str)
+    assert {skr03["8400"], skr03["8300"], skr03["3400"], skr03["3300"]} == {3, 2, 9, 8}
+    assert (skr04["4400"], skr04["4300"], skr04["5400"], skr04["5300"]) == (3, 2, 9, 8)
+    # At length 6 every standard account gets two zeros; the own accounts come on top.
+    table = automatic_accounts("SKR03", 6, {"840100": 3})
+    assert table["840000"] == 3 and table["840100"] == 3 and "8400" not in table
+
+
+def test_own_automatic_accounts_of_the_client() -> None:
+    own = {"8401": 3, "8125": None}
+    report = Recorder()
+    assert writer(own=own).booking_row(booking(contra_account="8401", tax_key="2"), report) is None
+    assert "Automatikkonto 8401" in report.refusals[0][2]
+    dropped = writer(own=own).booking_row(booking(contra_account="8401", tax_key="3"), Recorder())
+    assert dropped is not None and fields(dropped)["BU-Schlüssel"] == ""
+
+
+# Finding 5 (issue 12): the BU-Schlüssel is written as the ledger has it, 1 to 4 digits.
+@pytest.mark.parametrize("tax", ["9", "40", "109", "1234"])
+def test_bu_schluessel_is_written_unpadded(tax: str) -> None:
+    row = writer().booking_row(booking(contra_account="8200", tax_key=tax), Recorder())
+    assert row is not None and fields(row)["BU-Schlüssel"] == tax
+    bu = BS[column_index(BS, "BU-Schlüssel")]
+    assert bu.max_len == 4 and field_ok(bu, tax) and bu.quoted
+    report = Recorder()
+    assert writer().booking_row(booking(contra_account="8200", tax_key="12345"), report) is None
+    assert "(1 bis 4 Ziffern)" in report.refusals[0][2]
+
+
+# Finding 2 (issue 12): Festschreibung in every row, equal to the header.
+@pytest.mark.parametrize("lock", [False, True])
+def test_festschreibung_in_every_row(lock: bool) -> None:
+    client = Client("1", "x", 29098, 55003, "01-01", 4, "SKR03", lock)
+    row = writer(client).booking_row(booking(), Recorder())
+    assert row is not None
+    value = fields(row)["Festschreibung"]
+    assert value == ("1" if lock else "0") and isinstance(value, Bare)
+    header = writer(client).file_head(_info(dt.date(2025, 1, 1), dt.date(2025, 1, 31)))
+    assert header.decode("cp1252").split(";")[20] == value
+
+
 def test_debtor_rows() -> None:
     partners = [
         Partner("1", "10001", "debtor", "Müller, Jürgen", "Hauptstraße 5", "97070",
@@ -289,7 +392,7 @@ def test_debtor_rows() -> None:
                 "DE", None, None),
     ]  # fmt: skip
     report = Recorder()
-    rows = writer().debtor_rows(partners, {"10001": 1, "10002": 2}, report)
+    rows = writer().partner_rows("debtors", partners, {"10001": 1, "10002": 2}, report)
     assert len(rows) == 2
     first = {c.name: v for c, v in zip(DK, rows[0], strict=True)}
     assert first["Konto"] == "10001" and isinstance(first["Konto"], Bare)
@@ -313,9 +416,32 @@ def test_debtor_rows() -> None:
 
     bad = Recorder()
     wrong = [Partner("1", "1234", "debtor", "x", None, None, None, None, "DE12?", None)]
-    assert writer().debtor_rows(wrong, {"1234": 7}, bad) == []
+    assert writer().partner_rows("debtors", wrong, {"1234": 7}, bad) == []
     assert {f for _, f, _ in bad.refusals} == {"Konto", "EU-UStID"}
     assert all(j == 7 for j, _, _ in bad.refusals)
+    assert bad.refusals[0][2].startswith("Debitor 1234:")
+
+
+def test_creditor_rows_and_file() -> None:
+    creditor = Partner("1", "70001", "creditor", "Brillenglaswerk Süd GmbH", "Glasweg 3",
+                       "90402", "Nürnberg", "DE", "DE987654321", None)  # fmt: skip
+    rows = writer().partner_rows("creditors", [creditor], {"70001": 6}, Recorder())
+    got = {c.name: v for c, v in zip(DK, rows[0], strict=True)}
+    assert (got["Konto"], got["Name (Adressattyp keine Angabe)"]) == (
+        "70001",
+        "Brillenglaswerk Süd GmbH",
+    )
+    bad = Recorder()
+    wrong = Partner("1", "700", "creditor", "x", None, None, None, None, None, None)
+    assert writer().partner_rows("creditors", [wrong], {"700": 9}, bad) == []
+    assert bad.refusals[0][2].startswith("Kreditor 700:")
+    from engine.formats import FileInfo
+
+    info = FileInfo("creditors", None, None, None, None, 1)
+    assert writer().file_name(info) == "EXTF_Kreditoren_55003_20260401-063015.csv"
+    header = writer().file_head(info).decode("cp1252").split("\r\n")[0].split(";")
+    assert header[2:5] == ["16", '"Debitoren/Kreditoren"', "5"]
+    assert header[14:16] == ["", ""]  # no Datum vom/bis in master data
 
 
 # --------------------------------------------------------------------------- property
@@ -422,7 +548,7 @@ def test_golden_files(tmp_path: Path) -> None:
 
 def test_golden_files_pass_the_validator_and_the_reader() -> None:
     files = sorted(GOLDEN.glob("*.csv"))
-    assert len(files) == 6
+    assert len(files) == 7
     for path in files:
         assert validate_file(path) == [], path.name
         parsed = datev_reader.read(path)
@@ -439,6 +565,18 @@ def test_golden_files_pass_the_validator_and_the_reader() -> None:
     assert records[4]["Buchungstext"] == "Sonnenbrille Yilmaz, Özlem"
     assert records[4]["BU-Schlüssel"] == ""
     assert credit_note.sums() == (11900 + 1995 + 39900 + 8900, 5000)
+    # Festschreibung written in every row (client 1: 0, client 2 locks its batches: 1).
+    assert {r["Festschreibung"] for r in records} == {"0"}
+    locked = datev_reader.read(
+        GOLDEN / "EXTF_Buchungsstapel_10020_20260102_20260102_20260401-063015.csv"
+    )
+    assert {r["Festschreibung"] for r in locked.records()} == {"1"}
+    incoming = datev_reader.read(
+        GOLDEN / "EXTF_Buchungsstapel_Eingang_55003_20250307_20250307_20260401-063015.csv"
+    )
+    assert incoming.records()[0]["BU-Schlüssel"] == "9"  # on 3200, no Automatikkonto
+    creditors = datev_reader.read(GOLDEN / "EXTF_Kreditoren_55003_20260401-063015.csv")
+    assert (creditors.category, creditors.column("Konto")) == (16, ["70001"])
 
 
 def test_validator_finds_broken_files(tmp_path: Path) -> None:
@@ -455,6 +593,29 @@ def test_validator_finds_broken_files(tmp_path: Path) -> None:
     lf = tmp_path / "lf.csv"
     lf.write_bytes(source.read_bytes().replace(b"\r\n", b"\n"))
     assert validate_file(lf)
+
+
+def _with_field(source: Path, target: Path, index: int, value: bytes) -> Path:
+    lines = source.read_bytes().split(b"\r\n")
+    row = lines[2].split(b";")
+    row[index] = value
+    target.write_bytes(b"\r\n".join([*lines[:2], b";".join(row), *lines[3:]]))
+    return target
+
+
+def test_validator_requires_festschreibung_like_the_header(tmp_path: Path) -> None:
+    source = GOLDEN / "EXTF_Buchungsstapel_55003_20250303_20250306_20260401-063015.csv"
+    index = column_index(BS, "Festschreibung")
+    empty = validate_file(_with_field(source, tmp_path / "a.csv", index, b""))
+    assert empty == ["Zeile 3: Festschreibung leer, Kopfzeile sagt 0"]
+    other = validate_file(_with_field(source, tmp_path / "b.csv", index, b"1"))
+    assert other == ["Zeile 3: Festschreibung 1, Kopfzeile sagt 0"]
+
+
+def test_validator_refuses_a_key_on_an_automatic_account(tmp_path: Path) -> None:
+    source = GOLDEN / "EXTF_Buchungsstapel_55003_20250303_20250306_20260401-063015.csv"
+    bad = _with_field(source, tmp_path / "bu.csv", column_index(BS, "BU-Schlüssel"), b'"9"')
+    assert validate_file(bad) == ["Zeile 3: BU-Schlüssel 9 auf Automatikkonto 8400"]
 
 
 def test_fast_cp1252_check_equals_encoding() -> None:

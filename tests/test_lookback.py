@@ -42,6 +42,7 @@ def save(ws: Workspace, ftp: FTPServer, **changes: Any) -> ExportConfig:
         "incoming_format": "datev",
         "format": "datev",
         "time": "06:30",
+        "interval": {"kind": "daily"},
     }  # fmt: skip
     raw.update(changes)
     return ws.save_config(raw)

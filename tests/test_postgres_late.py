@@ -63,6 +63,7 @@ def test_out_of_order_commits_lose_nothing_on_postgresql(
             "incoming_format": "datev",
             "format": "datev",
             "time": "06:30",
+            "interval": {"kind": "daily"},
         }
     )  # fmt: skip
     first = run_config(ws, cfg, OPTS, clock=at(NOON))

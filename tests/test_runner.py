@@ -76,7 +76,10 @@ def test_success_delivers_records_and_moves_the_watermark(ws: Workspace, ftp: FT
     assert record.status == "ok", (record.step, record.reason)
     files = delivered(ftp)
     folder = "kanzlei/Automatischer_Buchhaltungsexport_2026-11-24/"
-    assert files and all(name.startswith(folder + "EXTF_") for name in files)
+    assert files and all(
+        name.startswith(folder + "EXTF_") for name in files if "Kontroll" not in name
+    )
+    assert record.files[-1]["name"] == "Kontrolldatei_stb_20261124-120000.csv"  # comes last
     assert not any(".buchex-tmp" in name for name in files)
     assert {f["remote_path"].lstrip("/") for f in record.files} == set(files)
     assert all(f["size"] == files[f["remote_path"].lstrip("/")] for f in record.files)

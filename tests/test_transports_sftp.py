@@ -18,6 +18,7 @@ from engine.config import Target
 from engine.fields import Secret
 from engine.transports import (
     ChangedHostKey,
+    HostKeyNotConfirmed,
     KnownHosts,
     Reason,
     Step,
@@ -203,7 +204,7 @@ def test_trusting_stores_the_key_0600_and_later_connections_need_no_trust(
 ) -> None:
     known_hosts.parent.mkdir()
     target = make_target(server, data_interface=True)
-    deliver(target, known_hosts, tmp_path, b"1", trust_new_key=True)
+    deliver(target, known_hosts, tmp_path, b"1", trust_new_key=server.host_key.fingerprint)
     text = known_hosts.read_text()
     assert text == f"[127.0.0.1]:{server.port} {server.host_key.public_line}\n"
     assert stat.S_IMODE(known_hosts.stat().st_mode) == 0o600
@@ -218,7 +219,14 @@ def test_trust_with_a_confirmed_fingerprint_accepts_only_that_key(
     target = make_target(server)
     other = make_ssh_key(tmp_path / "other").fingerprint
     err = connect_error(target, known_hosts, trust_new_key=other)
-    assert isinstance(err, UnknownHostKey)
+    assert isinstance(err, HostKeyNotConfirmed) and isinstance(err, UnknownHostKey)
+    assert (err.confirmed, err.fingerprint) == (other, server.host_key.fingerprint)
+    assert other in str(err) and server.host_key.fingerprint in str(err)
+    assert not known_hosts.exists()  # nothing stored
+    for not_a_fingerprint in (True, "", "   "):  # no "trust whatever comes"
+        err = connect_error(target, known_hosts, trust_new_key=not_a_fingerprint)
+        assert type(err) is UnknownHostKey
+    assert not known_hosts.exists()
     open_transport(
         target, known_hosts=known_hosts, timeout=5, trust_new_key=server.host_key.fingerprint
     ).close()
@@ -238,7 +246,7 @@ def test_changed_host_key_always_fails(kind: str, tmp_path: Path, known_hosts: P
         kind, tmp_path / "second", client_key=client_key, host_key=new_key, port=port
     ) as second:
         before = known_hosts.read_bytes()
-        for trust_new_key in (False, True):
+        for trust_new_key in (None, new_key.fingerprint):
             err = connect_error(make_target(second), known_hosts, trust_new_key=trust_new_key)
             assert isinstance(err, ChangedHostKey)
             assert first.host_key.fingerprint in err.expected
@@ -334,11 +342,15 @@ def test_connection_test_asks_to_confirm_an_unknown_key_then_passes_with_trust(
     )
     assert [(s.step, s.ok) for s in steps] == [("Verbinden", False)]
     assert server.host_key.fingerprint in steps[0].detail
-    assert "buchex test 7 --trust" in steps[0].detail
+    assert f"buchex test 7 --trust {server.host_key.fingerprint}" in steps[0].detail
     assert isinstance(steps[0].error, UnknownHostKey)
     steps = list(
         test_connection(
-            target, known_hosts=known_hosts, trust_new_key=True, run_date=RUN_DATE, timeout=5
+            target,
+            known_hosts=known_hosts,
+            trust_new_key=server.host_key.fingerprint,
+            run_date=RUN_DATE,
+            timeout=5,
         )
     )
     assert [(s.step, s.ok) for s in steps] == [

@@ -358,11 +358,16 @@ def test_buchex_demo_delivers_mails_and_stops_everything(
         final = tmux.screen()
         assert "Demo beendet" in final, final
         assert "Traceback" not in final, final
+        assert "=?utf-8?" not in final.lower(), final  # subjects decoded for people
         assert not alive(pid)
         assert processes_with(*daemon_cmdline) == []
         mails = sorted(mail_dir.glob("*.eml"))
         assert mails, "keine Fehler-Mail für „Kanzlei Weiß, CSV (falsches Passwort)“"
         assert "Kanzlei" in mails[0].read_text(errors="replace")
+        # Every file the demo leaves (mails, logs, delivered files, the data) is 0600.
+        loose = [f"{oct(p.stat().st_mode & 0o777)} {p}" for p in home.rglob("*")
+                 if p.is_file() and p.stat().st_mode & 0o077]  # fmt: skip
+        assert not loose, loose
     finally:
         tmux.kill()
         for leftover in processes_with(*daemon_cmdline):  # only after a failure above

@@ -120,8 +120,11 @@ def test_wrong_key_is_a_clear_error(ws: Workspace, monkeypatch: pytest.MonkeyPat
 
     cfg = ws.save_config(demo_config())
     monkeypatch.setenv("BUCHEX_SECRET_KEY", Fernet.generate_key().decode())
+    other = Workspace(ws.data_dir)
+    loaded = other.get_config(cfg.id)  # reading a config needs no key (config list, show)
+    assert loaded.target.password  # set, still encrypted
     with pytest.raises(CipherError, match="falscher Schlüssel"):
-        Workspace(ws.data_dir).get_config(cfg.id)
+        loaded.target.password.reveal()  # using it does
 
 
 def test_audit_names_fields_never_values(ws: Workspace) -> None:

@@ -62,6 +62,9 @@ class Hooks:
       opens the host-key dialog; "Vertrauen" calls again with `trust=<its fingerprint>`.
     - send_test_mail(address) -> str | None: sends a test mail with the stored SMTP
       settings; returns a summary or raises with a German message.
+    - redeliver(run_id, force, current) -> str | None: sends a past run's bookings again
+      (Nachlieferung); raises engine.runner.OutsideWindow (ask, then force=True) or
+      RedeliveryRefused (with journal_nos: changed since; ask, then current=True).
     - changes() -> Hashable: an extra cheap change signal polled with the store's stamp,
       e.g. the run store's stamp, so "Letzter Lauf" refreshes after a run.
     """
@@ -71,4 +74,5 @@ class Hooks:
     run_now: Callable[[str, bool], str | None] | None = None
     test_connection: ConnectionTest | None = None
     send_test_mail: Callable[[str], str | None] | None = None
+    redeliver: Callable[[str, bool, bool], str | None] | None = None
     changes: Callable[[], Hashable] | None = None

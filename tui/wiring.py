@@ -12,6 +12,7 @@ import threading
 from collections.abc import Hashable, Iterator
 from zoneinfo import ZoneInfo
 
+from engine.audit import current_actor
 from engine.config import ExportConfig
 from engine.runs import RunRecord, RunSummary
 from engine.schedule import next_due
@@ -106,6 +107,22 @@ def engine_hooks(ws: Workspace, *, clock: Clock | None = None) -> Hooks:
             raise RuntimeError(f"übersprungen: {record.reason}")
         return run_summary(record)
 
+    def redeliver(run_id: str, force: bool, current: bool) -> str | None:
+        from engine.runner import RunOptions
+        from engine.runner import redeliver as send_again
+
+        record = send_again(
+            ws,
+            run_id,
+            RunOptions(trigger="redeliver", force=force),
+            current=current,
+            user=current_actor(),
+            clock=clock.now,
+        )
+        if record.status == "failed":
+            raise RuntimeError(f"fehlgeschlagen – {record.step}: {record.reason}")
+        return f"Nachlieferung: {run_summary(record)}"
+
     def connection_test(cfg: ExportConfig, trust: str | None = None) -> Iterator[object]:
         from engine.transports import test_connection
 
@@ -114,7 +131,7 @@ def engine_hooks(ws: Workspace, *, clock: Clock | None = None) -> Hooks:
         return test_connection(
             cfg.target,
             known_hosts=ws.data_dir.known_hosts_path,
-            trust_new_key=trust or False,
+            trust_new_key=trust or None,
             run_date=clock.now().astimezone(ws.time_zone()).date(),
             config_id=cfg.id or None,
         )
@@ -140,5 +157,6 @@ def engine_hooks(ws: Workspace, *, clock: Clock | None = None) -> Hooks:
         run_now=run_now,
         test_connection=connection_test,
         send_test_mail=test_mail,
+        redeliver=redeliver,
         changes=changes,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import traceback
@@ -12,6 +13,7 @@ from engine.cipher import CipherError
 from engine.cli import (
     config_cmds,
     daemon_cmds,
+    delivery_cmds,
     ledger_cmds,
     run_cmds,
     settings_cmds,
@@ -20,6 +22,8 @@ from engine.cli import (
 from engine.cli.common import EXIT_FAILED, EXIT_INVALID, err, print_problems
 from engine.fields import ValidationError
 from engine.ledger import LedgerError
+from engine.paths import local_problem
+from engine.runs import Interrupted
 from engine.store import StoreError
 from engine.workspace import NotFound, Workspace
 
@@ -33,16 +37,39 @@ def build_parser() -> argparse.ArgumentParser:
         description="Automatischer Buchhaltungsexport: Buchungen im DATEV-Format per "
         "FTP/FTPS/SFTP an die Steuerberatung liefern.",
     )
-    parser.add_argument(
-        "--home",
-        metavar="DIR",
-        help="Datenverzeichnis (sonst $BUCHEX_HOME, sonst das Benutzer-Datenverzeichnis)",
-    )
+    parser.add_argument("--home", metavar="DIR", help=HOME_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="BEFEHL")
-    modules = (config_cmds, ledger_cmds, run_cmds, daemon_cmds, user_cmds, settings_cmds)
+    modules = (
+        config_cmds,
+        ledger_cmds,
+        run_cmds,
+        delivery_cmds,
+        daemon_cmds,
+        user_cmds,
+        settings_cmds,
+    )
     for module in modules:
         module.register(sub)
+    _accept_home_everywhere(parser)
     return parser
+
+
+HOME_HELP = "Datenverzeichnis (sonst $BUCHEX_HOME, sonst das Benutzer-Datenverzeichnis)"
+
+
+def _accept_home_everywhere(parser: argparse.ArgumentParser) -> None:
+    """`--home DIR` also after the command (`buchex config list --home DIR`): every
+    subcommand takes it too. SUPPRESS as default keeps a `--home` given before the command
+    when none follows; one given after wins."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for child in dict.fromkeys(action.choices.values()):  # aliases share a parser
+            if not any("--home" in a.option_strings for a in child._actions):
+                child.add_argument(
+                    "--home", metavar="DIR", default=argparse.SUPPRESS, help=HOME_HELP
+                )
+            _accept_home_everywhere(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,9 +91,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StoreError, LedgerError, CipherError) as exc:
         err(f"Fehler: {exc}")
         return EXIT_FAILED
+    except OSError as exc:  # the data directory: full, read-only, missing rights
+        err(f"Fehler: {local_problem(exc)}")
+        return EXIT_FAILED
     except KeyboardInterrupt:
         err("abgebrochen")
         return 130
+    except Interrupted as exc:
+        err(f"abgebrochen ({exc.signal_name})")
+        return 143
+    except BrokenPipeError:  # `buchex runs | head`: the reader is gone, nothing to say
+        _drop_stdout()
+        return EXIT_FAILED
     except Exception as exc:  # last resort: a plain message, the traceback only on request
         if os.environ.get(DEBUG_ENV):
             traceback.print_exc()
@@ -75,5 +111,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def _drop_stdout() -> None:
+    """After EPIPE: point stdout at /dev/null so the exit's flush cannot fail again."""
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def run() -> None:
-    sys.exit(main())
+    code = main()
+    try:
+        sys.stdout.flush()  # the last buffered lines: a closed pipe shows here
+    except BrokenPipeError:
+        _drop_stdout()
+        code = code or EXIT_FAILED
+    sys.exit(code)

@@ -7,7 +7,6 @@ import getpass
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from engine.fields import FieldSpec, Problem, ValidationError
@@ -52,31 +51,85 @@ def err(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+#: Problems printed one by one; the rest are counted (a 10 MB file of bad configs must not
+#: become 100 MB of messages).
+MAX_PROBLEMS = 50
+MAX_LINE = 300
+
+
 def print_problems(problems: Sequence[Problem]) -> None:
-    for p in problems:
-        err(str(p))
+    for p in problems[:MAX_PROBLEMS]:
+        line = str(p)
+        err(line if len(line) <= MAX_LINE else line[: MAX_LINE - 1] + "…")
+    if len(problems) > MAX_PROBLEMS:
+        err(f"… und {len(problems) - MAX_PROBLEMS} weitere Probleme")
 
 
 def print_json(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+#: Config files larger than this are refused before parsing (1000 configs are ~1 MB).
+MAX_JSON_BYTES = 16 * 1024 * 1024
+#: A config file is an array of objects with objects inside: 4 levels; anything much
+#: deeper is no config, and Python's recursion would give up at about 1000.
+MAX_JSON_DEPTH = 16
+
+
 def read_json_file(path: str) -> Any:
     """JSON from FILE or `-` (stdin); a bad file is invalid input naming the file."""
+    shown = "stdin" if path == "-" else path
+
+    def bad(message: str) -> ValidationError:
+        return ValidationError([Problem("file", f"Datei {shown}", message)])
+
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        if path == "-":
+            stdin = getattr(sys.stdin, "buffer", None)
+            data = (
+                stdin.read(MAX_JSON_BYTES + 1)
+                if stdin is not None
+                else sys.stdin.read(MAX_JSON_BYTES + 1).encode("utf-8", "surrogatepass")
+            )
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read(MAX_JSON_BYTES + 1)
     except OSError as exc:
-        raise ValidationError(
-            [Problem("file", path, f"kann nicht gelesen werden ({exc.strerror})")]
-        ) from None
-    except UnicodeDecodeError:
-        raise ValidationError([Problem("file", path, "ist keine UTF-8-Textdatei")]) from None
+        raise bad(f"kann nicht gelesen werden ({exc.strerror})") from None
+    if len(data) > MAX_JSON_BYTES:
+        raise bad(f"zu groß (mehr als {MAX_JSON_BYTES // (1024 * 1024)} MB)") from None
     try:
-        return json.loads(text)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise bad("ist keine UTF-8-Textdatei") from None
+    try:
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError(
-            [Problem("file", path, f"kein gültiges JSON (Zeile {exc.lineno}, Spalte {exc.colno})")]
-        ) from None
+        raise bad(f"kein gültiges JSON (Zeile {exc.lineno}, Spalte {exc.colno})") from None
+    except RecursionError:
+        raise bad(f"zu tief verschachtelt (mehr als {MAX_JSON_DEPTH} Ebenen)") from None
+    except ValueError:  # a number with more digits than Python converts (4300)
+        raise bad("enthält eine Zahl mit zu vielen Ziffern") from None
+    if _depth_exceeds(value, MAX_JSON_DEPTH):
+        raise bad(f"zu tief verschachtelt (mehr als {MAX_JSON_DEPTH} Ebenen)")
+    return value
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether `value` nests lists/objects deeper than `limit` (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def read_secret(prompt: str, *, confirm: bool = False) -> str | None:

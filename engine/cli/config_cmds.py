@@ -96,13 +96,20 @@ def cmd_show(ws: Workspace, args: argparse.Namespace) -> int:
     if args.json:
         print_json(config_to_json(cfg))
         return EXIT_OK
-    out(f"Schnittstelle {cfg.id}")
+    out(f"Schnittstelle {cfg.id}: {cfg.name or ''}".rstrip())
     for section in SECTIONS:
         out(f"\n[{section}]")
         for fs in FIELDS:
-            if fs.section == section and fs.path != "name":
-                out(f"  {fs.label + ':':<34}{_display(fs, value_at(cfg, fs.path))}")
+            if fs.section == section:
+                out(f"  {fs.label + ':':<34}{_shown_value(fs, value_at(cfg, fs.path))}")
     return EXIT_OK
+
+
+def _shown_value(fs: FieldSpec, value: Any) -> str:
+    if fs.path == "target.protocol":
+        # The seed's label is a yes/no question; FTPS is buchex's own third choice.
+        return "ja" if value == "sftp" else f"nein ({_display(fs, value)})"
+    return _display(fs, value)
 
 
 def _as_list(data: Any) -> list[Any]:

@@ -10,13 +10,13 @@ from engine.cli.common import EXIT_INVALID, EXIT_OK, err, out
 from engine.fields import Invalid, p_date
 from engine.ledger import format_int, format_stats
 from engine.ledger_demo import generate
-from engine.ledger_import import format_problems, import_bookings
+from engine.ledger_import import AlreadyImported, format_problems, import_bookings
 from engine.paths import private_umask
 from engine.workspace import Workspace
 
 
 def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9 or int(text) < 1:
         raise argparse.ArgumentTypeError(f"muss eine ganze Zahl ≥ 1 sein, nicht {text!r}")
     return int(text)
 
@@ -43,8 +43,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument("--replace", action="store_true", help="vorhandene ledger.sqlite ersetzen")
     c.set_defaults(func=cmd_demo)
 
-    c = ls.add_parser("import", help="Buchungen aus CSV laden (alles oder nichts)")
+    c = ls.add_parser(
+        "import",
+        help="Buchungen aus CSV laden (alles oder nichts; Format: README „Buchungen importieren“)",
+    )
     c.add_argument("file", type=Path)
+    c.add_argument(
+        "--again",
+        action="store_true",
+        help="eine schon importierte Datei noch einmal laden (die Buchungen stehen dann doppelt)",
+    )
     c.set_defaults(func=cmd_import)
 
     c = ls.add_parser("stats", help="Anzahl und Summen je Mandant")
@@ -75,7 +83,11 @@ def cmd_demo(ws: Workspace, args: argparse.Namespace) -> int:
 
 
 def cmd_import(ws: Workspace, args: argparse.Namespace) -> int:
-    result = import_bookings(ws.data_dir.ledger_path, args.file)
+    try:
+        result = import_bookings(ws.data_dir.ledger_path, args.file, again=args.again)
+    except AlreadyImported as exc:
+        err(str(exc))
+        return EXIT_INVALID
     if not result.ok:
         err(format_problems(result.problems))
         err(f"Nichts importiert: {len(result.problems)} Problem(e) in {args.file}.")

@@ -7,8 +7,11 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
 from engine.cli.common import EXIT_FAILED, EXIT_INVALID, EXIT_OK, err, out, table
 from engine.export import ExportError, format_file_table
@@ -20,9 +23,9 @@ from engine.runner import (
     format_warning,
     run_config,
 )
-from engine.runs import RunBusy, RunRecord
+from engine.runs import Interrupted, RunBusy, RunRecord
 from engine.schedule import due_times, format_due_times, parse_moment
-from engine.transports.base import test_connection
+from engine.transports.base import UnknownHostKey, test_connection
 from engine.workspace import Workspace
 
 
@@ -47,7 +50,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c = sub.add_parser("test", help="Verbindungstest zum Zielserver")
     c.add_argument("id")
     c.add_argument(
-        "--trust", action="store_true", help="neuen SFTP-Hostschlüssel nach Prüfung übernehmen"
+        "--trust",
+        nargs="?",
+        const="",
+        metavar="SHA256:…",
+        help="neuen SFTP-Hostschlüssel übernehmen, nur mit genau diesem (beim Betreiber "
+        "geprüften) Fingerabdruck",
     )
     c.set_defaults(func=cmd_test)
 
@@ -100,7 +108,7 @@ def _summary(run: RunRecord) -> list[str]:
 
 
 def cmd_runs(ws: Workspace, args: argparse.Namespace) -> int:
-    runs = ws.runs.runs(args.config, failed=args.failed)[: max(args.limit, 0)]
+    runs = ws.runs.runs(args.config, failed=args.failed, limit=max(args.limit, 0))
     if args.json:
         for run in runs:
             print(json.dumps(dataclasses.asdict(run), ensure_ascii=False))
@@ -129,14 +137,19 @@ def cmd_export(ws: Workspace, args: argparse.Namespace) -> int:
     cfg = ws.get_config(args.id)
     args.out.mkdir(parents=True, exist_ok=True)
     try:
-        result = export_local(ws, cfg, args.out, commit=args.commit)
+        warnings_file = args.out / f"Warnungen_{dt.datetime.now():%Y%m%d-%H%M%S}.csv"
+        result = export_local(ws, cfg, args.out, commit=args.commit, warnings_file=warnings_file)
     except ExportError as exc:
         err(f"Export: {exc}")
         return EXIT_FAILED
     except (RunBusy, Unfinished) as exc:
         err(str(exc) if isinstance(exc, Unfinished) else f"Schnittstelle {cfg.id} läuft gerade.")
         return EXIT_FAILED
-    _print_warnings([format_warning(w) for w in result.warnings])
+    _print_warnings(
+        [format_warning(w) for w in result.warnings],
+        total=result.warning_count,
+        where=result.warnings_file,
+    )
     if result.nothing_to_export:
         out("nichts zu exportieren")
     else:
@@ -150,8 +163,19 @@ def cmd_export(ws: Workspace, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _stop_on_signals() -> None:
+    """SIGTERM and SIGHUP (a closed SSH session) end a run cleanly: the record says so."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
+
+
 def cmd_run(ws: Workspace, args: argparse.Namespace) -> int:
     cfg = ws.get_config(args.id)
+    _stop_on_signals()
     try:
         record = run_config(ws, cfg, RunOptions(trigger="cli", force=args.force))
     except OutsideWindow as exc:
@@ -171,25 +195,60 @@ def cmd_run(ws: Workspace, args: argparse.Namespace) -> int:
     return EXIT_OK if record.status in ("ok", "nothing") else EXIT_FAILED
 
 
-def _print_warnings(warnings: list[str], limit: int = 20) -> None:
+def _print_warnings(
+    warnings: list[str], limit: int = 20, *, total: int | None = None, where: Path | None = None
+) -> None:
     for warning in warnings[:limit]:
         err(f"Warnung: {warning}")
-    if len(warnings) > limit:
-        err(f"… und {len(warnings) - limit} weitere Warnungen (vollständig im Laufprotokoll)")
+    count = total if total is not None else len(warnings)
+    if count > limit:
+        rest = count - limit
+        if where is not None:
+            err(f"… und {rest} weitere Warnungen (alle in {where})")
+        else:
+            err(f"… und {rest} weitere Warnungen (die ersten 100 im Laufprotokoll: buchex runs)")
+    elif where is not None and count:
+        err(f"Alle Warnungen auch in {where}")
+
+
+_FINGERPRINT = re.compile(r"(?:SHA256:)?[A-Za-z0-9+/]{43}=?")
 
 
 def cmd_test(ws: Workspace, args: argparse.Namespace) -> int:
+    """The connection test. `--trust SHA256:…` stores an unknown SFTP host key only if the
+    server shows exactly the key with that fingerprint (the one the admin compared with the
+    server's operator). `--trust` without a fingerprint stores nothing: the test runs, and
+    an unknown key's fingerprint is printed with the command to confirm it (exit 2)."""
+    trust: str | None = args.trust
+    if trust and not _FINGERPRINT.fullmatch(trust.strip()):
+        err(
+            f"--trust: „{trust[:80]}“ ist kein SHA256-Fingerabdruck. Erwartet wird die Form "
+            "SHA256:… mit 43 Zeichen, wie der Verbindungstest oder "
+            "»ssh-keygen -l -E sha256 -f SCHLÜSSEL.pub« ihn zeigt."
+        )
+        return EXIT_INVALID
     cfg = ws.get_config(args.id)
     ok = True
+    unknown: UnknownHostKey | None = None
     for result in test_connection(
         cfg.target,
         known_hosts=ws.data_dir.known_hosts_path,
-        trust_new_key=args.trust,
+        trust_new_key=trust or None,
         run_date=dt.date.today(),
         config_id=cfg.id,
     ):
         out(f"{result.step:<14}{'ok' if result.ok else 'FEHLER'}  {result.detail}")
         ok = ok and result.ok
+        if isinstance(result.error, UnknownHostKey):
+            unknown = result.error
+    if trust == "" and unknown is not None:
+        err(
+            "--trust ohne Fingerabdruck übernimmt keinen Schlüssel: buchex speichert nur den "
+            "Schlüssel, dessen Fingerabdruck Sie geprüft haben. Den Fingerabdruck oben mit dem "
+            "Betreiber des Servers vergleichen (telefonisch oder schriftlich), dann: "
+            f"buchex test {cfg.id} --trust {unknown.fingerprint}"
+        )
+        return EXIT_INVALID
     return EXIT_OK if ok else EXIT_FAILED
 
 

@@ -54,6 +54,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.set_defaults(func=cmd_settings_set)
     c = gs.add_parser("show", help="Einstellungen anzeigen")
     c.set_defaults(func=cmd_settings_show)
+    c = gs.add_parser(
+        "reset-key",
+        help="nur ohne Sicherung von secret.key: alle gespeicherten Passwörter verwerfen und "
+        "einen neuen Schlüssel anlegen",
+    )
+    c.add_argument("--yes", action="store_true", help="ja, die Passwörter neu eingeben")
+    c.set_defaults(func=cmd_reset_key)
 
 
 def _show(specs: Sequence[FieldSpec], obj: Any) -> None:
@@ -116,6 +123,31 @@ def cmd_settings_set(ws: Workspace, args: argparse.Namespace) -> int:
         raw["ledger_url"] = read_secret("Datenbank-URL: ") or ""
     ws.save_chain_settings(raw)
     out("Einstellungen gespeichert.")
+    return EXIT_OK
+
+
+def cmd_reset_key(ws: Workspace, args: argparse.Namespace) -> int:
+    if not args.yes:
+        err(
+            "Verwirft alle gespeicherten Passwörter (FTP/SFTP, SMTP, Datenbank-URL) und legt "
+            f"einen neuen Schlüssel an. Zuerst lieber {ws.data_dir.key_path} aus der Sicherung "
+            "wiederherstellen. Wenn es keine gibt: buchex settings reset-key --yes"
+        )
+        return EXIT_INVALID
+    forgotten, kept = ws.reset_key()
+    out(f"Neuer Schlüssel angelegt: {ws.data_dir.key_path}.")
+    if kept:
+        out(f"Der bisherige Schlüssel liegt als {kept} daneben.")
+    out(
+        f"{forgotten} gespeicherte Passwörter verworfen; bitte neu eingeben "
+        "(Schnittstellen: Passwort; buchex smtp set)."
+    )
+    if ws.chain_settings().ledger_url:
+        out(
+            "Die Datenbank-URL ist mit dem alten Schlüssel gespeichert und nicht mehr lesbar; "
+            "bis sie neu eingegeben ist, schlagen Läufe fehl: "
+            "buchex settings set --ledger-url-stdin"
+        )
     return EXIT_OK
 
 

@@ -38,6 +38,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
+from engine.formats.automatic_accounts import STANDARD_KEYS, tax_key_verdict
+from engine.formats.automatic_accounts import automatic_accounts as automatic_table
 from engine.formats.datev_spec import (
     BUCHUNGSSTAPEL_COLUMNS,
     CP1252_TEXT,
@@ -60,10 +62,10 @@ from engine.formats.datev_spec import (
     render_field,
     transliterate,
 )
-from engine.formats.naming import run_stamp
+from engine.formats.naming import file_name
 
 if TYPE_CHECKING:
-    from engine.formats import FileInfo, Report, RowWriter
+    from engine.formats import FileInfo, FileKind, Report, RowWriter
     from engine.ledger import Booking, Catalog, Client, Partner
 
 
@@ -109,6 +111,7 @@ I_BELEGDATUM: Final = column_index(BS, "Belegdatum")
 I_BELEGFELD1: Final = column_index(BS, "Belegfeld 1")
 I_TEXT: Final = column_index(BS, "Buchungstext")
 I_KOST1: Final = column_index(BS, "KOST1 - Kostenstelle")
+I_FESTSCHREIBUNG: Final = column_index(BS, "Festschreibung")
 I_INFO_ART: Final = tuple(column_index(BS, f"Beleginfo - Art {i}") for i in range(1, 5))
 I_INFO: Final = tuple(column_index(BS, f"Beleginfo - Inhalt {i}") for i in range(1, 5))
 
@@ -150,29 +153,13 @@ MAX_CENTS: Final = 10**12
 #: Sachkontenrahmen header values.
 CHARTS: Final = {"SKR03": "03", "SKR04": "04"}
 
-#: DATEV Automatikkonten (accounts with automatic tax, "AM" in the DATEV chart) that the
-#: chain's books use, with the tax key their automatic function implies. Deliberately
-#: small: revenue and goods-received accounts at 19 % and 7 % of SKR03 and SKR04. DATEV
-#: refuses a BU-Schlüssel on an Automatikkonto (SPEC §4: "Revenue accounts with automatic
-#: tax take no BU-Schlüssel"). Rule (docs/export.md): a key equal to the account's own
-#: automatic key is redundant and is left out, with a warning; any other key would change
-#: the tax (a different rate, a reversal, "Aufhebung der Automatik") and buchex cannot tell
-#: which was meant, so the booking is refused and the export fails naming it. An advisor's
-#: chart may flag more accounts; extend the table when one is reported.
-AUTOMATIC_ACCOUNTS: Final[dict[str, dict[str, int]]] = {
-    "SKR03": {
-        "8300": 2,  # Erlöse 7 % USt
-        "8400": 3,  # Erlöse 19 % USt
-        "3300": 8,  # Wareneingang 7 % Vorsteuer
-        "3400": 9,  # Wareneingang 19 % Vorsteuer
-    },
-    "SKR04": {
-        "4300": 2,  # Erlöse 7 % USt
-        "4400": 3,  # Erlöse 19 % USt
-        "5300": 8,  # Wareneingang 7 % Vorsteuer
-        "5400": 9,  # Wareneingang 19 % Vorsteuer
-    },
-}
+#: The standard Automatikkonten per chart (4-digit numbers → implied key): the table lives
+#: in engine.formats.automatic_accounts (docs/datev.md, "Automatikkonten").
+AUTOMATIC_ACCOUNTS: Final = STANDARD_KEYS
+
+#: Kinds of a Debitoren/Kreditoren file, and the word its messages use for a partner.
+_PARTNER_WORD: Final = {"debtors": "Debitor", "creditors": "Kreditor"}
+_PARTNER_FILE: Final = {"debtors": "Debitoren", "creditors": "Kreditoren"}
 
 HERKUNFT: Final = "RE"
 EXPORTED_BY: Final = "buchex"
@@ -296,9 +283,20 @@ class DatevFormat:
     encoding = ENCODING
     max_rows: int | None = MAX_ROWS_PER_FILE
     split_by_year = True
+    #: the row's BU-Schlüssel, as written (control file totals per key)
+    tax_key_column: int | None = I_BU
 
     def __init__(
-        self, *, client: Client, catalog: Catalog, config_name: str, now: datetime, mandant: str
+        self,
+        *,
+        client: Client,
+        catalog: Catalog,
+        config_name: str,
+        now: datetime,
+        mandant: str,
+        options: Mapping[str, str] | None = None,
+        own_automatic_accounts: Mapping[str, int | None] | None = None,
+        **_: object,
     ) -> None:
         self.client = client
         self.now = now
@@ -316,7 +314,10 @@ class DatevFormat:
                 f"Mandant {client.id}: Sachkontenlänge {client.account_length} "
                 "ist ungültig (DATEV: 4 bis 8)"
             )
-        self._automatic = AUTOMATIC_ACCOUNTS[client.chart]
+        # Automatikkonten as this client's books write them (chart, Sachkontenlänge, own).
+        self._automatic = automatic_table(
+            client.chart, client.account_length, own_automatic_accounts
+        )
         self._personal = account_pattern(client.account_length, personal=True)
         # Fail before any work if the master data cannot make a valid header.
         self._header_values("bookings", now.date(), now.date(), now.date())
@@ -327,6 +328,9 @@ class DatevFormat:
         self._template[I_INFO_ART[0]] = INFO_JOURNAL
         self._template[I_INFO_ART[1]] = INFO_TYPE
         self._template[I_INFO_ART[2]] = INFO_BRANCH
+        # Festschreibung in every row, as the header says: DATEV reads an empty field as
+        # "nicht definiert; wird automatisch festgeschrieben" (docs/datev.md).
+        self._template[I_FESTSCHREIBUNG] = Bare(self.festschreibung)
         self._deb_template: list[Any] = ["" if c.quoted else BARE_EMPTY for c in DK]
 
         self._accounts: dict[str, Bare] = {}
@@ -355,18 +359,20 @@ class DatevFormat:
     def row_writer(self, fh: TextIO) -> RowWriter:
         return csv.writer(fh, DatevDialect)
 
+    @property
+    def festschreibung(self) -> str:
+        """Header field and row field Festschreibung: 1 if the client locks its batches."""
+        return "1" if self.client.lock_batches else "0"
+
     def file_name(self, info: FileInfo) -> str:
-        if info.kind == "debtors":
-            return f"EXTF_Debitoren_{self.mandant}_{run_stamp(self.now)}.csv"
-        assert info.date_from is not None and info.date_to is not None
+        if info.kind in _PARTNER_FILE:
+            return file_name(f"EXTF_{_PARTNER_FILE[info.kind]}", self.mandant, info, self.now)
         kind = "Buchungsstapel_Eingang" if info.kind == "incoming" else "Buchungsstapel"
-        part = "" if info.part is None else f"_{info.part}"
-        period = f"{info.date_from:%Y%m%d}_{info.date_to:%Y%m%d}"
-        return f"EXTF_{kind}_{self.mandant}_{period}{part}_{run_stamp(self.now)}.csv"
+        return file_name(f"EXTF_{kind}", self.mandant, info, self.now)
 
     def file_head(self, info: FileInfo) -> bytes:
-        if info.kind == "debtors":
-            values = self._header_values("debtors", self.now.date(), None, None)
+        if info.kind in _PARTNER_FILE:
+            values = self._header_values(info.kind, self.now.date(), None, None)
             headings = DK
         else:
             assert info.date_from is not None and info.fiscal_year_start is not None
@@ -385,7 +391,7 @@ class DatevFormat:
         """The 31 header values; raises ValueError (German) if the table rejects one."""
         client = self.client
         wj = fiscal_year_start(year_day, client.fiscal_year_start)
-        booking = kind != "debtors"
+        booking = kind not in _PARTNER_FILE
         name = "Buchungsstapel" if booking else "Debitoren/Kreditoren"
         values = [
             "EXTF",
@@ -408,7 +414,7 @@ class DatevFormat:
             "",  # Diktatkürzel
             "1" if booking else "",  # Buchungstyp: Finanzbuchführung
             "0" if booking else "",  # Rechnungslegungszweck: unabhängig
-            ("1" if client.lock_batches else "0") if booking else "",
+            self.festschreibung if booking else "",
             CURRENCY if booking else "",
             "",
             "",
@@ -615,38 +621,26 @@ class DatevFormat:
         """(value for BU-Schlüssel, warning, error) for a tax key on account/contra."""
         column = BS[I_BU]
         if not field_ok(column, tax):
-            return None, None, f"„{tax}“ ist kein BU-Schlüssel (1 bis 4 Ziffern)"
-        for acct in (account, contra):
-            implied = self._automatic.get(acct)
-            if implied is None:
-                continue
-            if int(tax) == implied:
-                return (
-                    "",
-                    f"BU-Schlüssel {tax} weggelassen: Automatikkonto {acct} "
-                    f"({self.client.chart}) bucht diese Steuer selbst",
-                    None,
-                )
-            return (
-                None,
-                None,
-                f"BU-Schlüssel {tax} auf Automatikkonto {acct} ({self.client.chart}), dessen "
-                f"Automatik Schlüssel {implied} bedeutet: DATEV nimmt auf Automatikkonten "
-                "keinen BU-Schlüssel an, und die abweichende Steuer lässt sich nicht "
-                "ableiten",
-            )
-        return tax, None, None
+            return None, None, f"„{tax}“ ist kein BU-Schlüssel (1 bis {column.max_len} Ziffern)"
+        accounts = tuple(a for a in (account, contra) if a)
+        return tax_key_verdict(tax, accounts, self._automatic, self.client.chart)
 
     # -- Debitoren/Kreditoren rows
 
-    def debtor_rows(
-        self, partners: Sequence[Partner], first_use: Mapping[str, int], report: Report
+    def partner_rows(
+        self,
+        kind: FileKind,
+        partners: Sequence[Partner],
+        first_use: Mapping[str, int],
+        report: Report,
     ) -> list[list[Any]]:
-        """One Debitoren/Kreditoren row per partner (Adressattyp 0: "keine Angabe").
+        """One Debitoren/Kreditoren row per partner (Adressattyp 0: "keine Angabe"); a
+        debtor file and a creditor file have the same layout (Formatkategorie 16).
 
         Problems name the journal number of the first exported booking that referenced
-        the debtor, so the run record leads to it.
+        the partner, so the run record leads to it.
         """
+        word = _PARTNER_WORD.get(kind, "Partner")
         rows: list[list[Any]] = []
         for partner in partners:
             jn = first_use.get(partner.account)
@@ -660,7 +654,7 @@ class DatevFormat:
                 report.refuse(
                     jn,
                     "Konto",
-                    f"Debitor {partner.account}: ein Personenkonto hat bei Sachkontenlänge "
+                    f"{word} {partner.account}: ein Personenkonto hat bei Sachkontenlänge "
                     f"{length} genau {length + 1} Stellen (ohne führende Null)",
                 )
             row[_D_ADRESSATTYP] = "0"
@@ -684,10 +678,10 @@ class DatevFormat:
                 name = DK[index].name
                 if value is None:
                     ok = False
-                    report.refuse(jn, name, f"Debitor {partner.account}: {messages[0]}")
+                    report.refuse(jn, name, f"{word} {partner.account}: {messages[0]}")
                     continue
                 for message in messages:
-                    report.warn(jn, name, f"Debitor {partner.account}: {message}")
+                    report.warn(jn, name, f"{word} {partner.account}: {message}")
                 row[index] = value
             if ok:
                 rows.append(row)
@@ -705,7 +699,9 @@ def validate_file(path: Path, *, limit: int = 50) -> list[str]:
     Checks: Windows-1252, CRLF line ends, 31 header fields each `field_ok`, the headings
     line, per row the column count, every field `field_ok`, the quoting (each line must be
     exactly what `datev_spec.render_field` makes of its values), accounts against the
-    header's Sachkontenlänge, Belegdatum within Datum vom/bis, at most 99,999 rows.
+    header's Sachkontenlänge, Belegdatum within Datum vom/bis, at most 99,999 rows; in a
+    Buchungsstapel also Festschreibung in every row equal to the header's, and no
+    BU-Schlüssel on a standard Automatikkonto of the header's chart and Sachkontenlänge.
     """
     problems: list[str] = []
 
@@ -749,6 +745,9 @@ def validate_file(path: Path, *, limit: int = 50) -> list[str]:
     booking = columns is BS
     year_from = header[14][:4] if booking else ""
     period = (header[14], header[15])
+    lock = header[20]
+    chart = {v: k for k, v in CHARTS.items()}.get(header[26], "")
+    automatic = automatic_table(chart, length) if booking and 4 <= length <= 8 else {}
     for number, line in enumerate(rows, start=3):
         values = _parse(line)
         if len(values) != len(columns):
@@ -771,6 +770,16 @@ def validate_file(path: Path, *, limit: int = 50) -> list[str]:
             wrong = (len(account) > length or not booking) and not personal.fullmatch(account)
             if wrong and problem(f"Zeile {number}: Konto {account} passt nicht zur Länge"):
                 return problems
+        if booking and values[I_FESTSCHREIBUNG] != lock:
+            shown = values[I_FESTSCHREIBUNG] or "leer"
+            if problem(f"Zeile {number}: Festschreibung {shown}, Kopfzeile sagt {lock}"):
+                return problems
+        if booking and values[I_BU]:
+            for account in (values[I_KONTO], values[I_GEGENKONTO]):
+                if account.lstrip("0") in automatic and problem(
+                    f"Zeile {number}: BU-Schlüssel {values[I_BU]} auf Automatikkonto {account}"
+                ):
+                    return problems
         if booking and values[I_BELEGDATUM]:
             ttmm = values[I_BELEGDATUM]
             stamp = f"{year_from}{ttmm[2:]}{ttmm[:2]}"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from engine.transports.base import (
     FOLDER_PREFIX,
     ChangedHostKey,
+    HostKeyNotConfirmed,
     Reason,
     Step,
     StepResult,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FOLDER_PREFIX",
     "ChangedHostKey",
+    "HostKeyNotConfirmed",
     "KnownHosts",
     "Reason",
     "Step",
@@ -59,10 +61,11 @@ def make_transport(
     known_hosts: Path,
     timeout: float = 30,
     transfer_deadline: float = 600,
-    trust_new_key: bool | str = False,
+    trust_new_key: str | None = None,
 ) -> Transport:
     """A transport for `target.protocol`, not connected yet (the connection test drives the
-    steps itself). `known_hosts` and `trust_new_key` matter for SFTP only."""
+    steps itself). `known_hosts` and `trust_new_key` (the `SHA256:…` fingerprint an admin
+    confirmed for an unknown host key) matter for SFTP only."""
     if target.protocol == "sftp":
         from engine.transports.sftp import SFTPTransport
 
@@ -85,7 +88,7 @@ def open_transport(
     known_hosts: Path,
     timeout: float = 30,
     transfer_deadline: float = 600,
-    trust_new_key: bool | str = False,
+    trust_new_key: str | None = None,
 ) -> Transport:
     """A connected, logged-in transport; use it as a context manager. Raises
     `TransportError` (the half-open connection is closed first)."""

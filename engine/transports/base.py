@@ -34,6 +34,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO, Final, Self
 
+from engine.cipher import CipherError
+
 if TYPE_CHECKING:
     from engine.config import Target
 
@@ -73,6 +75,7 @@ class Reason:
     SIZE_MISMATCH: Final = "Größe stimmt nicht"
     HOST_KEY_UNKNOWN: Final = "Hostschlüssel unbekannt"
     HOST_KEY_CHANGED: Final = "Hostschlüssel geändert"
+    HOST_KEY_NOT_CONFIRMED: Final = "Hostschlüssel ist nicht der bestätigte"
     HOST_KEY_REVOKED: Final = "Hostschlüssel gesperrt"
     CERT_UNTRUSTED: Final = "Zertifikat nicht vertrauenswürdig"
     TLS_FAILED: Final = "TLS-Verbindung fehlgeschlagen"
@@ -80,6 +83,7 @@ class Reason:
     NOT_SSH: Final = "kein SSH-Server"
     NO_COMMON_ALGORITHM: Final = "keine gemeinsamen Verfahren mit dem Server"
     KEY_FILE: Final = "Schlüsseldatei nicht lesbar"
+    PASSWORD_UNREADABLE: Final = "gespeichertes Passwort nicht lesbar"
     KEY_FILE_PASSWORD: Final = "Schlüsseldatei verschlüsselt, Passwort fehlt oder falsch"
     LOCAL_FILE: Final = "lokale Datei nicht lesbar"
     CONFIG: Final = "Einstellung fehlt"
@@ -121,7 +125,7 @@ def _rebuild(cls: type[TransportError], state: dict[str, object]) -> TransportEr
 
 class UnknownHostKey(TransportError):
     """The SFTP server's host key is not in buchex's known_hosts; an admin must confirm
-    `fingerprint` (OpenSSH format `SHA256:base64`) with `buchex test ID --trust`."""
+    `fingerprint` (OpenSSH format `SHA256:base64`) with `buchex test ID --trust SHA256:…`."""
 
     def __init__(self, fingerprint: str, *, key_type: str = "", host: str = "") -> None:
         self.fingerprint = fingerprint
@@ -129,6 +133,22 @@ class UnknownHostKey(TransportError):
         self.host = host
         shown = f"{key_type} {fingerprint}".strip()
         super().__init__(Step.HOST_KEY, Reason.HOST_KEY_UNKNOWN, detail=shown)
+
+
+class HostKeyNotConfirmed(UnknownHostKey):
+    """The admin confirmed fingerprint `confirmed`, but the server now shows an unknown key
+    with another one (`fingerprint`): nothing is stored. Still an unknown key (a UI may ask
+    about the one shown now), but the message names both."""
+
+    def __init__(
+        self, confirmed: str, fingerprint: str, *, key_type: str = "", host: str = ""
+    ) -> None:
+        super().__init__(fingerprint, key_type=key_type, host=host)
+        self.confirmed = confirmed
+        self.reason = Reason.HOST_KEY_NOT_CONFIRMED
+        shown = f"{key_type} {fingerprint}".strip()
+        self.detail = f"bestätigt {confirmed}, vom Server {shown}"
+        self.args = (str(self),)
 
 
 class ChangedHostKey(TransportError):
@@ -264,7 +284,10 @@ class Transport(ABC):
         self.timeout = timeout
         self.transfer_deadline = transfer_deadline
         self.connection_info = ""  # filled by open_connection(): what we are talking to
-        self._secret = target.password.reveal() if target.password else ""
+        try:
+            self._secret = target.password.reveal() if target.password else ""
+        except CipherError as exc:  # secret.key lost or wrong: a failed step, no traceback
+            raise TransportError(Step.LOGIN, Reason.PASSWORD_UNREADABLE, detail=str(exc)) from exc
 
     # -- what a protocol implements ----------------------------------------------------
 
@@ -435,20 +458,25 @@ def test_connection(
     target: Target,
     *,
     known_hosts: Path,
-    trust_new_key: bool | str = False,
+    trust_new_key: str | None = None,
     run_date: date,
     timeout: float = 30,
     config_id: str | None = None,
 ) -> Iterator[StepResult]:
     """The connection test (SPEC §2), one `StepResult` per step as it happens: Verbinden,
     Anmelden, Verzeichnis (open or create `remote_folder`), Schreiben (probe file), Löschen.
-    Stops after the first failure."""
+    Stops after the first failure. `trust_new_key`: the fingerprint the admin confirmed;
+    an unknown key is stored only if it has exactly that one."""
     from engine.transports import make_transport
 
     hint_id = config_id or "ID"
-    transport = make_transport(
-        target, known_hosts=known_hosts, timeout=timeout, trust_new_key=trust_new_key
-    )
+    try:
+        transport = make_transport(
+            target, known_hosts=known_hosts, timeout=timeout, trust_new_key=trust_new_key
+        )
+    except TransportError as err:  # e.g. the stored password cannot be decrypted
+        yield StepResult(err.step, False, _failure_detail(err, hint_id, known_hosts), err)
+        return
     with transport:
         step = Step.CONNECT
         try:
@@ -477,10 +505,18 @@ def _failure_detail(err: TransportError, config_id: str, known_hosts: Path) -> s
     text = f"{err.reason} ({err.detail})" if err.detail else err.reason
     if err.step in (Step.CERTIFICATE, Step.HOST_KEY) and not text.startswith(err.step):
         text = f"{err.step}: {text}"
-    if isinstance(err, UnknownHostKey):
+    if isinstance(err, HostKeyNotConfirmed):
+        text = (
+            f"{err.step}: Der Server zeigt einen anderen Hostschlüssel als den bestätigten "
+            f"(bestätigt {err.confirmed}, vom Server {err.key_type} {err.fingerprint}); "
+            "nichts gespeichert. Möglicherweise ein Angriff, oder der Schlüssel wurde "
+            "inzwischen gewechselt: den neuen Fingerabdruck beim Betreiber des Servers "
+            f"bestätigen lassen, dann „buchex test {config_id} --trust {err.fingerprint}“"
+        )
+    elif isinstance(err, UnknownHostKey):
         text += (
             f". Fingerabdruck {err.fingerprint} beim Betreiber des Servers bestätigen lassen,"
-            f" dann mit „buchex test {config_id} --trust“ übernehmen"
+            f" dann mit „buchex test {config_id} --trust {err.fingerprint}“ übernehmen"
         )
     elif isinstance(err, ChangedHostKey):
         text += (

@@ -1,8 +1,10 @@
 """SFTP with paramiko, against buchex's own known_hosts (see `known_hosts.py`).
 
 Host keys: RejectPolicy semantics. An unknown key fails with `UnknownHostKey` unless the
-caller passes `trust_new_key` (True, or the exact `SHA256:…` fingerprint the admin
-confirmed): then it is stored and the connection goes on. A changed key always fails with
+caller passes `trust_new_key`, the exact `SHA256:…` fingerprint the admin confirmed, and
+the server shows a key with that fingerprint: then it is stored and the connection goes
+on. Another key fails with `HostKeyNotConfirmed` naming both fingerprints, and nothing is
+stored (there is no "trust whatever comes"). A changed key always fails with
 `ChangedHostKey`, trust or not.
 
 Login (nothing from the account buchex runs under: no agent, no ~/.ssh keys):
@@ -37,6 +39,7 @@ from paramiko.ssh_exception import IncompatiblePeer
 from engine.transports.base import (
     ChangedHostKey,
     Deadline,
+    HostKeyNotConfirmed,
     Reason,
     Step,
     Transport,
@@ -105,7 +108,7 @@ class SFTPTransport(Transport):
         target: Target,
         *,
         known_hosts: Path,
-        trust_new_key: bool | str = False,
+        trust_new_key: str | None = None,
         timeout: float = 30,
         transfer_deadline: float = 600,
     ):
@@ -182,16 +185,19 @@ class SFTPTransport(Transport):
             expected = ", ".join(f"{k.key_type} {k.fingerprint}" for k in stored)
             raise ChangedHostKey(expected, f"{key_type} {actual}", host=name)
         trust = self.trust_new_key
-        if trust is True or (isinstance(trust, str) and _same_fingerprint(trust, actual)):
-            try:
-                self.known_hosts.add(host, port, key_type, blob)
-            except Exception as exc:
-                raise TransportError(
-                    Step.HOST_KEY, "known_hosts nicht schreibbar", detail=str(exc)
-                ) from exc
-            self.host_key_stored = True
-            return
-        raise UnknownHostKey(actual, key_type=key_type, host=name)
+        if not isinstance(trust, str) or not trust.strip():
+            raise UnknownHostKey(actual, key_type=key_type, host=name)
+        if not _same_fingerprint(trust, actual):
+            raise HostKeyNotConfirmed(
+                normal_fingerprint(trust), actual, key_type=key_type, host=name
+            )
+        try:
+            self.known_hosts.add(host, port, key_type, blob)
+        except Exception as exc:
+            raise TransportError(
+                Step.HOST_KEY, "known_hosts nicht schreibbar", detail=str(exc)
+            ) from exc
+        self.host_key_stored = True
 
     def login(self) -> None:
         ssh = self._transport(Step.LOGIN)
@@ -437,11 +443,16 @@ def _ordered(available: Sequence[str], preferred: Sequence[str]) -> tuple[str, .
     return first + tuple(a for a in available if a not in first)
 
 
-def _same_fingerprint(given: str, actual: str) -> bool:
+def normal_fingerprint(given: str) -> str:
+    """`SHA256:` + unpadded base64, as OpenSSH and `fingerprint()` write it."""
     given = given.strip()
     if not given.startswith("SHA256:"):
         given = "SHA256:" + given
-    return given.rstrip("=") == actual
+    return given.rstrip("=")
+
+
+def _same_fingerprint(given: str, actual: str) -> bool:
+    return normal_fingerprint(given) == actual
 
 
 def _request_size(channel: paramiko.Channel | None, remote: paramiko.SFTPFile) -> int:

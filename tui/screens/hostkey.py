@@ -22,7 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
 from engine.config import ExportConfig
-from engine.transports import ChangedHostKey, UnknownHostKey
+from engine.transports import ChangedHostKey, HostKeyNotConfirmed, UnknownHostKey
 from tui.hooks import ConnectionTest
 from tui.screens.test_dialog import ConnectionTestDialog
 from tui.widgets.step_log import StepLog
@@ -126,11 +126,28 @@ class HostKeyDialog(ModalScreen[bool]):
                 with Horizontal(classes="dialog-buttons"):
                     yield Button("Schließen", variant="primary", id="reject")
                 return
-            yield Label("Unbekannter Hostschlüssel", classes="dialog-title")
+            not_confirmed = isinstance(err, HostKeyNotConfirmed)
+            title = (
+                "Anderer Hostschlüssel als bestätigt"
+                if not_confirmed
+                else ("Unbekannter Hostschlüssel")
+            )
+            yield Label(title, classes="dialog-title")
             with Grid(classes="hostkey-facts"):
                 yield from _fact("Server", self.host)
                 yield from _fact("Schlüsseltyp", err.key_type or "?")
+                if isinstance(err, HostKeyNotConfirmed):
+                    yield from _fact("Bestätigt war", err.confirmed, id="hostkey-confirmed")
+                # Exactly this value goes to the re-run as `trust` (ask_host_key): what the
+                # admin compared is what buchex accepts, and nothing else.
                 yield from _fact("Fingerabdruck", err.fingerprint, id="hostkey-fingerprint")
+            if not_confirmed:
+                yield Label(
+                    "Der Server zeigt jetzt einen anderen Schlüssel als den, den Sie bestätigt "
+                    "haben; buchex hat nichts gespeichert.",
+                    classes="dialog-text",
+                    markup=False,
+                )
             yield Label(
                 "buchex kennt diesen Server noch nicht. Vergleichen Sie den Fingerabdruck "
                 "Zeichen für Zeichen mit dem, den Ihnen der Betreiber des Servers nennt "

@@ -1,12 +1,13 @@
 """Protokoll: the live run log of all Schnittstellen, newest first.
 
-Live without a refresh key: a 0.5 s timer compares the run store's stamp (one stat of the
-runs directory) and the config store's; only a change reloads, in a worker, and the worker
-re-reads only the per-config run files whose own stamp changed. The cursor stays on its run
+Live without a refresh key: a 0.5 s timer compares the journal's revision and the config
+store's stamp; only a change reloads, in a worker, and the worker re-reads only the configs
+whose own revision changed. The cursor stays on its run
 across reloads. Failures stand out (✗, red, bold) and can be filtered ("Nur Fehler", f;
 one Schnittstelle, also opened pre-filtered from the list with l). The detail pane (below
 from 32 lines, right from 170 columns; at 80×24 Enter opens `RunDetailScreen`) shows steps,
-files, warnings and the error; "Erneut ausführen" (e) runs the config again.
+files, control totals, warnings and the error; "Erneut ausführen" (e) runs the config
+again, "Nachliefern" (n) sends a delivered run's bookings once more.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from engine.workspace import Workspace
 from tui.context import buchex
 from tui.formatting import DASH
 from tui.screens.outside_window import ManualRunScreen
+from tui.screens.redeliver import RedeliveryActions
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.run_table import RunRow, RunTable
 from tui.widgets.status_line import StatusLine
@@ -37,7 +39,14 @@ from tui.widgets.status_line import StatusLine
 POLL_SECONDS = 0.5
 MAX_ROWS = 500  # newest runs shown; older ones stay in the store (and `buchex runs`)
 
-TRIGGERS = {"schedule": "Plan", "catchup": "Nachholung", "manual": "Manuell", "cli": "CLI"}
+TRIGGERS = {
+    "schedule": "Plan",
+    "catchup": "Nachholung",
+    "manual": "Manuell",
+    "cli": "CLI",
+    "export": "Export (CLI)",
+    "redeliver": "Nachlieferung",
+}
 # Marks that read without colour too (monochrome terminals, screen readers of the SVGs).
 MARKS = {"ok": "✓", "nothing": "○", "failed": "✗", "running": "▶", "skipped": "↷"}
 
@@ -157,6 +166,8 @@ def detail_content(record: RunRecord) -> Content:
     fact("Schnittstelle", f"{record.config_name} ({record.config_id})")
     fact("Lauf", record.id)
     fact("Auslöser", TRIGGERS.get(record.trigger, record.trigger))
+    if record.redelivery_of:
+        fact("Nachlieferung", f"von Lauf {record.redelivery_of}")
     if record.due_at:
         fact("Fällig", long_time(record.due_at))
     fact("Beginn", long_time(record.started_at))
@@ -175,6 +186,7 @@ def detail_content(record: RunRecord) -> Content:
         for step in record.steps:
             line(f"  · {step}")
     if record.files:
+        booked = [f for f in record.files if f.get("journal_from") is not None]
         line()
         line(f"Dateien ({len(record.files)})", "bold")
         for f in record.files:
@@ -182,6 +194,9 @@ def detail_content(record: RunRecord) -> Content:
             if f.get("remote_path"):
                 line(f"    → {f['remote_path']}", "$foreground-muted")
             sha = str(f.get("sha256") or "")
+            if f.get("kind") == "control":
+                line(f"    Kontrolldatei · {thousands(int(f.get('size') or 0))} B")
+                continue
             line(
                 f"    {thousands(int(f.get('size') or 0))} B · "
                 f"{thousands(int(f.get('rows') or 0))} Zeilen · "
@@ -189,6 +204,28 @@ def detail_content(record: RunRecord) -> Content:
                 f"Haben {euro(int(f.get('credit_cents') or 0))}"
                 + (f" · SHA-256 {sha[:12]}…" if sha else "")
             )
+            if f.get("journal_from") is not None:
+                line(
+                    f"    Journal-Nr. {f['journal_from']}–{f['journal_to']} · "
+                    f"{len(f.get('accounts') or ())} Konten · "
+                    f"{len(f.get('tax_keys') or ())} BU-Schlüssel",
+                    "$foreground-muted",
+                )
+        if booked:
+            line()
+            line("Kontrollsummen", "bold")
+            line(
+                f"  {thousands(sum(int(f['rows']) for f in booked))} Buchungen · "
+                f"Soll {euro(sum(int(f['debit_cents']) for f in booked))} · "
+                f"Haben {euro(sum(int(f['credit_cents']) for f in booked))}"
+            )
+    if record.gaps or record.late:
+        line()
+        line("Hinweise", "bold")
+        if record.late:
+            line(f"  i {record.late} spät sichtbare Buchung(en) nachgeliefert")
+        for gap in record.gaps:
+            line(f"  i {gap}")
     if record.warnings:
         line()
         line(f"Warnungen ({len(record.warnings)})", "bold $text-warning")
@@ -233,7 +270,7 @@ class RunDetail(Vertical):
         self.text = content.plain
 
 
-class RunDetailScreen(Screen[bool]):
+class RunDetailScreen(RedeliveryActions, Screen[bool]):
     """A run's details on a screen of their own (Enter in the Protokoll; the only detail
     view at 80×24). It follows its run live; returns True for "Erneut ausführen"."""
 
@@ -242,6 +279,7 @@ class RunDetailScreen(Screen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Zurück"),
         Binding("e", "rerun", "Erneut ausführen"),
+        Binding("n", "redeliver", "Nachliefern"),
     ]
 
     class Reloaded(Message):
@@ -274,10 +312,12 @@ class RunDetailScreen(Screen[bool]):
             self._signal = signal
             self._reload()
 
+    def redelivery_record(self) -> RunRecord | None:
+        return self.record
+
     @work(thread=True, exclusive=True, group="reload")
     def _reload(self) -> None:
-        runs = buchex(self).workspace.runs.runs(self.record.config_id)
-        self.post_message(self.Reloaded(next((r for r in runs if r.id == self.record.id), None)))
+        self.post_message(self.Reloaded(buchex(self).workspace.runs.run(self.record.id)))
 
     @on(Reloaded)
     def _reloaded(self, message: Reloaded) -> None:
@@ -340,7 +380,7 @@ def config_options(rows: Iterable[RunRow], names: dict[str, str]) -> list[tuple[
     return sorted(((label, cid) for cid, label in options.items()), key=lambda o: o[0].casefold())
 
 
-class ProtocolScreen(ManualRunScreen):
+class ProtocolScreen(RedeliveryActions, ManualRunScreen):
     CSS_PATH = "protocol.tcss"
     SUB_TITLE = "Protokoll"
     AUTO_FOCUS = "RunTable"  # at compose, before any key arrives
@@ -348,7 +388,9 @@ class ProtocolScreen(ManualRunScreen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide"), (170, "-xwide")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Zurück"),
+        Binding("q", "app.quit", "Beenden", show=False),
         Binding("e", "rerun", "Erneut ausführen"),
+        Binding("n", "redeliver", "Nachliefern"),
         Binding("f", "toggle_failed", "Nur Fehler"),
         Binding("slash", "focus_config_filter", "Schnittstelle", key_display="/"),
     ]
@@ -554,6 +596,13 @@ class ProtocolScreen(ManualRunScreen):
             self.notify("Kein Lauf ausgewählt.", severity="warning")
             return
         self._rerun(row.record)
+
+    def redelivery_record(self) -> RunRecord | None:
+        row = self.query_one(RunTable).current
+        if row is None:
+            self.notify("Kein Lauf ausgewählt.", severity="warning")
+            return None
+        return row.record
 
     def _rerun(self, record: RunRecord) -> None:
         if self.can_run_now():
