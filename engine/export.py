@@ -54,6 +54,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
+from xxhash import xxh3_64_intdigest
+
 from engine.formats import (
     KIND_LABELS,
     MASTER_DATA_KINDS,
@@ -340,17 +342,19 @@ def booking_json(booking: Booking) -> str:
     return json.dumps([v.isoformat() if isinstance(v, date) else v for v in booking])
 
 
-#: One `%r` per Booking field: a single C-level format call (~4x faster than repr of the
-#: named tuple); `%r` keeps None apart from the text "None".
-_FINGERPRINT_FORMAT: Final = "\x1f".join(["%r"] * len(Booking._fields))
+#: `%s` for the ten fields the ledger contract never leaves empty (checked on reading),
+#: `%r` for the five that may be NULL, so None stays apart from the text "None": one
+#: C-level format call per booking.
+_FINGERPRINT_FORMAT: Final = "\x1f".join(["%s"] * 10 + ["%r"] * 5)
+_SIGNED: Final = 1 << 63  # SQLite INTEGER is signed 64 bit
 
 
 def fingerprint(booking: Booking) -> int:
-    """64 bits of BLAKE2b over a booking's values: the journal keeps it to tell a booking
-    changed in the ledger after delivery (SPEC §3)."""
-    text = _FINGERPRINT_FORMAT % tuple(booking)
-    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
+    """64 bits of XXH3 over a booking's values: the journal keeps it to tell a booking
+    changed in the ledger after delivery (SPEC §3). A change detector, not a security
+    measure; XXH3 is stable across versions and platforms and ~3× faster than BLAKE2b
+    here, which matters: it runs once per exported booking."""
+    return int(xxh3_64_intdigest((_FINGERPRINT_FORMAT % booking).encode())) - _SIGNED
 
 
 def read_index(path: Path) -> tuple[array[int], array[int]]:

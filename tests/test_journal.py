@@ -126,9 +126,9 @@ def test_a_second_process_sees_every_commit(journal: Journal, tmp_path: Path) ->
     assert out == ["5", str(journal.stamp())]
 
 
-def planned(name: str, client: str = "1") -> PlannedFile:
+def planned(name: str, client: str = "1", first: int = 0, last: int = 0) -> PlannedFile:
     return PlannedFile(name=name, size=10, sha256="0" * 64, rows=2, kind="bookings",
-                       client_id=client)  # fmt: skip
+                       client_id=client, journal_from=first, journal_to=last)  # fmt: skip
 
 
 def index(client: str, file_no: int, numbers: list[int]) -> BookingIndex:
@@ -140,7 +140,7 @@ def test_a_planned_delivery_journals_its_bookings_before_upload(journal: Journal
     journal.plan_delivery(
         run,
         folder="out",
-        files=[planned("a.csv"), planned("b.csv", "2")],
+        files=[planned("a.csv", "1", 10, 30), planned("b.csv", "2", 40, 40)],
         watermarks={"1": 30, "2": 40},
         bookings=[index("1", 0, [10, 20, 30]), index("2", 1, [40])],
         now=T0.isoformat(),
