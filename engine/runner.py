@@ -86,14 +86,14 @@ class RunOptions:
     on_progress: Callable[[RunRecord], None] | None = None
 
 
-class _Failed(Exception):
+class StepFailed(Exception):
     def __init__(self, step: str, reason: str) -> None:
         super().__init__(f"{step}: {reason}")
         self.step = step
         self.reason = reason
 
 
-def _now_local() -> dt.datetime:
+def now_local() -> dt.datetime:
     return dt.datetime.now().astimezone()
 
 
@@ -102,7 +102,7 @@ def run_config(
     cfg: ExportConfig,
     options: RunOptions | None = None,
     *,
-    clock: Clock = _now_local,
+    clock: Clock = now_local,
 ) -> RunRecord:
     """Run `cfg` now and return its finished record (status ok / nothing / failed / skipped).
 
@@ -165,7 +165,7 @@ def _run_locked(
         now = clock().astimezone(tz)
         lookback, marks, full = _lookback(ws, cfg, now)
         result, changes = _export(ws, cfg, outbox, now, lookback)
-        record.warnings = _capped(
+        record.warnings = capped(
             [*(warning_line(c) for c in changes), *(format_warning(w) for w in result.warnings)]
         )
         if changes:
@@ -187,9 +187,9 @@ def _run_locked(
         else:
             rows = sum(f.rows for f in result.files)
             _progress(ws, record, opts, f"Export: {len(result.files)} Datei(en), {rows} Zeilen")
-            outgoing = _outgoing(result)
+            outgoing = outgoing_files(result)
             if cfg.control_file:
-                outgoing.append(_control_file(cfg, record, outgoing, outbox, now))
+                outgoing.append(control_file(cfg, record, outgoing, outbox, now))
             folder = remote_folder(cfg.target, clock().astimezone(tz).date())
 
             def plan() -> None:
@@ -202,16 +202,16 @@ def _run_locked(
                     planned, step = True, STEP_DELIVER
                     _progress(ws, record, opts, "Lieferung im Exportjournal vorgemerkt")
 
-            delivered = _with_retries(
+            delivered = with_retries(
                 ws,
                 record,
                 opts,
-                lambda: _upload_all(ws, cfg, outgoing, record, opts, folder, plan),
+                lambda: upload_all(ws, cfg, outgoing, record, opts, folder, plan),
             )
             record.files = [*reconciled, *delivered]
             record.status = "ok"
         watermarks = result.watermarks
-    except _Failed as exc:
+    except StepFailed as exc:
         record.status, record.step, record.reason = "failed", exc.step, exc.reason
     except JournalError as exc:
         record.status, record.step, record.reason = "failed", step, str(exc)
@@ -270,7 +270,7 @@ def export_local(
     *,
     commit: bool,
     warnings_file: Path | None = None,
-    clock: Clock = _now_local,
+    clock: Clock = now_local,
 ) -> ExportResult:
     """`buchex export`: the files a run would upload, written to `out`, with the same
     selection as a run (look-back included). `commit`: record them in the journal as
@@ -313,12 +313,12 @@ def export_local(
             finished_at=now.isoformat(timespec="seconds"),
             status="ok" if result.files else "nothing",
             reason=f"lokal exportiert nach {out} und als geliefert verbucht",
-            warnings=_capped([format_warning(w) for w in result.warnings]),
+            warnings=capped([format_warning(w) for w in result.warnings]),
             late=result.late,
             gaps=_gap_lines(result),
             host_pid=os.getpid(),
         )
-        outgoing = _outgoing(result)
+        outgoing = outgoing_files(result)
         record.files = [o.planned.doc(str(o.path)) for o in outgoing]
         if result.files:
             _plan(ws, record, result, outgoing, str(out), now)
@@ -332,163 +332,6 @@ def export_local(
         return result
 
 
-class RedeliveryRefused(Exception):
-    """A redelivery that cannot go out as asked; German message."""
-
-    def __init__(self, message: str, journal_nos: tuple[int, ...] = ()) -> None:
-        super().__init__(message)
-        self.journal_nos = journal_nos
-
-
-def redeliver(
-    ws: Workspace,
-    run_id: str,
-    options: RunOptions | None = None,
-    *,
-    current: bool = False,
-    user: str = "",
-    clock: Clock = _now_local,
-) -> RunRecord:
-    """Deliver the bookings of a past delivered run again ("Nachlieferung", SPEC §3): rebuilt
-    from the ledger, new file names marked as a redelivery, through the config's target.
-    Recorded as its own run (trigger "redeliver"); moves no watermark, journals nothing.
-
-    A booking that changed in the ledger since (fingerprint differs) or is gone refuses the
-    redelivery naming the journal numbers, unless `current` (send today's values).
-    Raises RedeliveryRefused, OutsideWindow (without `options.force`), NotFound, RunBusy."""
-    from dataclasses import replace
-
-    from engine.export import ExportError, export
-    from engine.ledger import LedgerError
-
-    opts = options or RunOptions(trigger="redeliver")
-    delivery = ws.runs.delivery(run_id)
-    if delivery is None or delivery.state != "done":
-        raise RedeliveryRefused(
-            f"Lauf {run_id} hat keine abgeschlossene Lieferung; nachliefern lässt sich nur ein "
-            "Lauf, der Dateien übertragen hat."
-        )
-    cfg = ws.get_config(delivery.config_id)
-    tz = ws.time_zone()
-    now = clock().astimezone(tz)
-    if not opts.force and not inside_window(now):
-        raise OutsideWindow(
-            f"Es ist {now:%H:%M} Uhr: Läufe sind nur zwischen 06:00 und 22:00 Uhr vorgesehen "
-            "(Wartungsfenster). Zum Ausführen ausdrücklich bestätigen (--force)."
-        )
-    journaled = ws.runs.delivery_bookings(run_id)
-    if not journaled:
-        raise RedeliveryRefused(f"Lauf {run_id} hat keine Buchungen geliefert.")
-    wanted: dict[str, dict[int, int]] = {}
-    for client_id, journal_no, fp, _file_no in journaled:
-        wanted.setdefault(client_id, {})[journal_no] = fp
-    record = RunRecord(
-        id=new_run_id(now),
-        config_id=cfg.id,
-        config_name=cfg.name or cfg.id,
-        trigger="redeliver",
-        started_at=now.isoformat(timespec="seconds"),
-        host_pid=os.getpid(),
-        host_started=own_start(),
-        host_name=this_host(),
-        redelivery_of=run_id,
-    )
-    differs: list[int] = []
-    with ws.runs.exclusive(cfg.id):
-        outbox = ws.data_dir.outbox_dir / record.id
-        try:
-            with ws.ledger() as ledger:
-                result = export(
-                    cfg,
-                    ledger,
-                    {},
-                    outbox,
-                    now=now,
-                    index_dir=outbox / ".index",
-                    only={c: list(numbers) for c, numbers in wanted.items()},
-                )
-            differs = _differences(result, wanted)
-            if differs and not current:
-                listed = ", ".join(str(n) for n in differs[:20])
-                more = f" … ({len(differs) - 20} weitere)" if len(differs) > 20 else ""
-                raise RedeliveryRefused(
-                    f"{len(differs)} Buchung(en) von Lauf {run_id} wurden seitdem in der "
-                    f"Buchhaltung geändert oder gelöscht (Journal-Nr. {listed}{more}). "
-                    "Mit den heutigen Werten nachliefern: --current (in der Oberfläche: "
-                    "bestätigen).",
-                    tuple(differs),
-                )
-            ws.runs.start(record)
-            record.steps.append(
-                f"Nachlieferung von Lauf {run_id}: {sum(len(v) for v in wanted.values())} "
-                "Buchungen"
-                + (f", {len(differs)} mit heutigen Werten (--current)" if differs else "")
-            )
-            record.warnings = _capped([format_warning(w) for w in result.warnings])
-            outgoing = [
-                _Outgoing(path, replace(o.planned, name=path.name), o.index, o.values)
-                for o in _outgoing(result)
-                for path in [_tagged(o.path)]
-            ]
-            if cfg.control_file:
-                outgoing.append(
-                    _control_file(cfg, record, outgoing, outbox, now, redelivery_of=run_id)
-                )
-            folder = remote_folder(cfg.target, now.date())
-            record.files = _with_retries(
-                ws,
-                record,
-                opts,
-                lambda: _upload_all(ws, cfg, outgoing, record, opts, folder, lambda: None),
-            )
-            record.status = "ok"
-        except RedeliveryRefused:
-            raise
-        except _Failed as exc:
-            record.status, record.step, record.reason = "failed", exc.step, exc.reason
-        except (ExportError, LedgerError) as exc:
-            record.status, record.step, record.reason = "failed", STEP_EXPORT, str(exc)
-        finally:
-            shutil.rmtree(outbox, ignore_errors=True)
-        record.finished_at = clock().astimezone(tz).isoformat(timespec="seconds")
-        ws.runs.finish(record)
-        ws.audit.record(
-            "run.redeliver",
-            actor=user or None,
-            config_id=cfg.id,
-            detail=f"Lauf {run_id} nachgeliefert als {record.id}: {record.label}"
-            + (", mit heutigen Werten" if current and differs else ""),
-        )
-    return record
-
-
-def _tagged(path: Path) -> Path:
-    """`EXTF_…_20261127-101500.csv` → `EXTF_…_20261127-101500_Nachlieferung.csv`."""
-    tagged = path.with_name(f"{path.stem}_{control.REDELIVERY_TAG}{path.suffix}")
-    path.rename(tagged)
-    return tagged
-
-
-def _differences(result: ExportResult, wanted: dict[str, dict[int, int]]) -> list[int]:
-    """Journal numbers whose rebuilt values differ from what was delivered, or that are
-    gone from the ledger."""
-    from engine.export import read_index
-
-    rebuilt: dict[tuple[str, int], int] = {}
-    for f in result.files:
-        if f.index is not None:
-            numbers, fingerprints = read_index(f.index)
-            rebuilt.update(
-                ((f.client_id, n), fp) for n, fp in zip(numbers, fingerprints, strict=True)
-            )
-    return sorted(
-        journal_no
-        for client_id, numbers in wanted.items()
-        for journal_no, fp in numbers.items()
-        if rebuilt.get((client_id, journal_no)) != fp
-    )
-
-
 def _settle_dead_runs(ws: Workspace, cfg: ExportConfig, now: dt.datetime) -> None:
     """Records of this config still "running" belong to a process that is gone: we hold
     the config's run lock, which that process would hold while it ran."""
@@ -497,7 +340,7 @@ def _settle_dead_runs(ws: Workspace, cfg: ExportConfig, now: dt.datetime) -> Non
 
 
 def record_abort(
-    ws: Workspace, cfg: ExportConfig, record: RunRecord, reason: str, *, clock: Clock = _now_local
+    ws: Workspace, cfg: ExportConfig, record: RunRecord, reason: str, *, clock: Clock = now_local
 ) -> None:
     """End a run record that its process could not end (killed, cut by the daemon's stop):
     failed, the failure mail as for any failed run, one commit."""
@@ -557,7 +400,7 @@ def _gap_lines(result: ExportResult) -> list[str]:
 
 
 @dataclass(frozen=True)
-class _Outgoing:
+class Outgoing:
     """A file of this run's delivery: where it lies, what is planned for it."""
 
     path: Path
@@ -566,9 +409,9 @@ class _Outgoing:
     values: Path | None = None  # values of its bookings in the look-back window (JSON lines)
 
 
-def _outgoing(result: ExportResult) -> list[_Outgoing]:
+def outgoing_files(result: ExportResult) -> list[Outgoing]:
     return [
-        _Outgoing(
+        Outgoing(
             f.path,
             PlannedFile(
                 name=f.name,
@@ -593,15 +436,15 @@ def _outgoing(result: ExportResult) -> list[_Outgoing]:
     ]
 
 
-def _control_file(
+def control_file(
     cfg: ExportConfig,
     record: RunRecord,
-    data: list[_Outgoing],
+    data: list[Outgoing],
     folder: Path,
     now: dt.datetime,
     *,
     redelivery_of: str | None = None,
-) -> _Outgoing:
+) -> Outgoing:
     """The control file for `data`, written into `folder`; delivered last."""
     name = control.file_name(cfg.id, now, redelivery=redelivery_of is not None)
     path = folder / name
@@ -615,14 +458,14 @@ def _control_file(
         redelivery_of=redelivery_of,
     )
     planned = PlannedFile(name=name, size=size, sha256=sha256, rows=0, kind="control", client_id="")
-    return _Outgoing(path, planned)
+    return Outgoing(path, planned)
 
 
 def _plan(
     ws: Workspace,
     record: RunRecord,
     result: ExportResult,
-    outgoing: list[_Outgoing],
+    outgoing: list[Outgoing],
     folder: str,
     now: dt.datetime,
 ) -> None:
@@ -694,7 +537,7 @@ def _reconcile(
                 done.append(f.doc(final))
         return there, sent, lost, done
 
-    there, sent, lost, done = _with_retries(ws, record, opts, attempt)
+    there, sent, lost, done = with_retries(ws, record, opts, attempt)
     if lost:
         dropped = ws.runs.drop_files(delivery.run_id, lost)
         log.warning(
@@ -769,7 +612,7 @@ def _tell_changes(
     )
 
 
-def _capped(warnings: list[str]) -> list[str]:
+def capped(warnings: list[str]) -> list[str]:
     """The run record keeps the first MAX_RECORDED_WARNINGS: a history of 1000 runs must stay
     small, and `buchex export` shows all of them when someone needs the full list."""
     if len(warnings) <= MAX_RECORDED_WARNINGS:
@@ -831,12 +674,12 @@ def _export(
             )
             return result, changes
     except ExportError as exc:
-        raise _Failed(STEP_EXPORT, str(exc)) from None
+        raise StepFailed(STEP_EXPORT, str(exc)) from None
     except LedgerError as exc:
-        raise _Failed(STEP_EXPORT, str(exc)) from None
+        raise StepFailed(STEP_EXPORT, str(exc)) from None
 
 
-def _with_retries(
+def with_retries(
     ws: Workspace, record: RunRecord, opts: RunOptions, action: Callable[[], _T]
 ) -> _T:
     """`action` (one connection's work); transient failures retry it with backoff.
@@ -849,7 +692,7 @@ def _with_retries(
             return action()
         except TransportError as err:
             if not err.transient or attempt == opts.attempts:
-                raise _Failed(err.step, _reason(err)) from None
+                raise StepFailed(err.step, _reason(err)) from None
             _progress(ws, record, opts, f"Versuch {attempt} fehlgeschlagen ({err}); neuer Versuch")
             opts.sleep(delay)
             delay *= 2
@@ -869,10 +712,10 @@ def _transport(ws: Workspace, cfg: ExportConfig, opts: RunOptions) -> Transport:
     )
 
 
-def _upload_all(
+def upload_all(
     ws: Workspace,
     cfg: ExportConfig,
-    outgoing: list[_Outgoing],
+    outgoing: list[Outgoing],
     record: RunRecord,
     opts: RunOptions,
     folder: str,

@@ -18,7 +18,8 @@ import pytest
 
 from engine.config import ExportConfig
 from engine.paths import DataDir
-from engine.runner import OutsideWindow, RedeliveryRefused, RunOptions, redeliver, run_config
+from engine.redelivery import RedeliveryRefused, redeliver
+from engine.runner import OutsideWindow, RunOptions, run_config
 from engine.workspace import Workspace
 from tests import datev_reader
 from tests.conftest import run_cli

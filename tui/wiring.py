@@ -108,8 +108,8 @@ def engine_hooks(ws: Workspace, *, clock: Clock | None = None) -> Hooks:
         return run_summary(record)
 
     def redeliver(run_id: str, force: bool, current: bool) -> str | None:
+        from engine.redelivery import redeliver as send_again
         from engine.runner import RunOptions
-        from engine.runner import redeliver as send_again
 
         record = send_again(
             ws,

@@ -6,7 +6,8 @@ import argparse
 import datetime as dt
 
 from engine.cli.common import EXIT_FAILED, EXIT_INVALID, EXIT_OK, err, out, table
-from engine.runner import OutsideWindow, RedeliveryRefused, RunOptions, redeliver
+from engine.redelivery import RedeliveryRefused, redeliver
+from engine.runner import OutsideWindow, RunOptions
 from engine.runs import RunBusy
 from engine.workspace import Workspace
 

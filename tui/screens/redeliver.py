@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 
-from engine.runner import OutsideWindow, RedeliveryRefused
+from engine.redelivery import RedeliveryRefused
+from engine.runner import OutsideWindow
 from engine.runs import RunRecord
 from tui.context import buchex
 from tui.screens.confirm import ConfirmDialog
