@@ -145,7 +145,12 @@ class ConfigListScreen(ManualRunScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="list-filters"):
-            yield BlinkAwareInput(placeholder="Suchen: Name, Host oder ID", id="filter")
+            # select_on_focus off: letters typed right behind "/" are already in the field
+            # when its focus event arrives; selecting them then would let the next key
+            # replace them ("/kasse" became "sse").
+            yield BlinkAwareInput(
+                placeholder="Suchen: Name, Host oder ID", id="filter", select_on_focus=False
+            )
             yield Checkbox("Mit Arbeitsplatz-einstellungen", id="with-workstation", compact=True)
         yield ConfigTable(id="configs")
         yield StatusLine(id="list-status")
