@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from engine.formats.dialect import SemicolonCsv
 from engine.formats.naming import run_stamp
 
 PREFIX: Final = "Kontrolldatei"
@@ -117,7 +118,7 @@ def write(
     size and SHA-256."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with open(fd, "w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, delimiter=";", lineterminator="\r\n")
+        writer = csv.writer(fh, SemicolonCsv)
         writer.writerows(
             _lines(
                 run_id=run_id,

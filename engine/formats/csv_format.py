@@ -30,14 +30,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
+from engine.formats.dialect import LINE_END, SemicolonCsv
 from engine.formats.naming import file_name
 
 if TYPE_CHECKING:
     from engine.formats import FileInfo, FileKind, Report, RowWriter
     from engine.ledger import Booking, Catalog, Client, Partner
 
-SEPARATOR: Final = ";"
-LINE_END: Final = "\r\n"
 BOM: Final = "\ufeff"
 #: option `zeichensatz` → the encoding of the body (the BOM is part of the head)
 ENCODINGS: Final = {"utf-8-sig": "utf-8", "cp1252": "cp1252"}
@@ -85,17 +84,6 @@ _FORMULA_START: Final = ("=", "+", "-", "@")
 _BREAKS: Final = re.compile(r"[\t\r\n]")
 
 
-class CsvDialect(csv.Dialect):
-    delimiter = SEPARATOR
-    quotechar = '"'
-    doublequote = True
-    escapechar = None
-    lineterminator = LINE_END
-    quoting = csv.QUOTE_MINIMAL
-    skipinitialspace = False
-    strict = True
-
-
 class CsvFormat:
     """The spreadsheet CSV for one client in one run (a `engine.formats.FormatWriter`)."""
 
@@ -123,7 +111,7 @@ class CsvFormat:
         self._mended: dict[str, tuple[str | None, tuple[str, ...]]] = {}
 
     def row_writer(self, fh: TextIO) -> RowWriter:
-        return csv.writer(fh, CsvDialect)
+        return csv.writer(fh, SemicolonCsv)
 
     def file_name(self, info: FileInfo) -> str:
         return file_name(_NAMES[info.kind], self.mandant, info, self.now)
@@ -257,7 +245,7 @@ def validate_file(path: Path) -> list[str]:
         lines.pop()
     if any("\r" in line or "\n" in line for line in lines):
         return [*problems, "Zeilenumbruch innerhalb eines Feldes oder ohne CR"]
-    records = [next(csv.reader([line], CsvDialect)) for line in lines]
+    records = [next(csv.reader([line], SemicolonCsv)) for line in lines]
     if not records:
         return ["Datei ist leer"]
     head = tuple(records[0])

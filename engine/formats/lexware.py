@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 from engine.formats.automatic_accounts import automatic_accounts as automatic_table
 from engine.formats.automatic_accounts import tax_key_verdict
 from engine.formats.datev_spec import UnencodableCharacterError, transliterate
+from engine.formats.dialect import LINE_END, SemicolonCsv
 from engine.formats.naming import file_name
 
 if TYPE_CHECKING:
@@ -38,8 +39,6 @@ if TYPE_CHECKING:
     from engine.ledger import Booking, Catalog, Client, Partner
 
 ENCODING: Final = "cp1252"
-SEPARATOR: Final = ";"
-LINE_END: Final = "\r\n"
 CURRENCY: Final = "EUR"
 
 #: The columns, named as Lexware buchhalter names its import fields.
@@ -59,17 +58,6 @@ COLUMNS: Final = (
 _NAMES: Final = {"bookings": "Buchungen", "incoming": "Eingangsbuchungen"}
 _BREAKS: Final = re.compile(r"[\t\r\n]")
 _KEY: Final = re.compile(r"\d{1,4}")
-
-
-class LexwareDialect(csv.Dialect):
-    delimiter = SEPARATOR
-    quotechar = '"'
-    doublequote = True
-    escapechar = None
-    lineterminator = LINE_END
-    quoting = csv.QUOTE_MINIMAL
-    skipinitialspace = False
-    strict = True
 
 
 class LexwareFormat:
@@ -102,7 +90,7 @@ class LexwareFormat:
         self._mended: dict[str, tuple[str | None, tuple[str, ...]]] = {}
 
     def row_writer(self, fh: TextIO) -> RowWriter:
-        return csv.writer(fh, LexwareDialect)
+        return csv.writer(fh, SemicolonCsv)
 
     def file_name(self, info: FileInfo) -> str:
         return file_name(f"Lexware_{_NAMES[info.kind]}", self.mandant, info, self.now, "txt")
@@ -234,7 +222,7 @@ def validate_file(path: Path) -> list[str]:
         lines.pop()
     if any("\r" in line or "\n" in line for line in lines):
         return [*problems, "Zeilenumbruch innerhalb eines Feldes oder ohne CR"]
-    records = [next(csv.reader([line], LexwareDialect)) for line in lines]
+    records = [next(csv.reader([line], SemicolonCsv)) for line in lines]
     if not records or tuple(records[0]) != COLUMNS:
         return [*problems, "erste Zeile enthält nicht die Lexware-Feldnamen"]
     years: set[str] = set()
