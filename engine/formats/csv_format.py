@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from engine.formats.dialect import LINE_END, SemicolonCsv
+from engine.formats.dialect import LINE_END, Mended, SemicolonCsv, TextMender, one_line
 from engine.formats.naming import file_name
 
 if TYPE_CHECKING:
@@ -81,7 +81,6 @@ _MASTER: Final = ("debtors", "creditors")
 # Columns of free text in a bookings row (index → heading), mended like DATEV text.
 _TEXT_COLUMNS: Final = (4, 11)
 _FORMULA_START: Final = ("=", "+", "-", "@")
-_BREAKS: Final = re.compile(r"[\t\r\n]")
 
 
 class CsvFormat:
@@ -108,7 +107,7 @@ class CsvFormat:
         if self.charset not in ENCODINGS:
             raise ValueError(f"CSV: Zeichensatz „{self.charset}“ unbekannt")
         self.encoding = ENCODINGS[self.charset]
-        self._mended: dict[str, tuple[str | None, tuple[str, ...]]] = {}
+        self._mender = TextMender(self._mend)
 
     def row_writer(self, fh: TextIO) -> RowWriter:
         return csv.writer(fh, SemicolonCsv)
@@ -129,45 +128,17 @@ class CsvFormat:
 
     def _text(self, value: str | None, jn: int | None, field: str, report: Report) -> str | None:
         """A text as the spreadsheet gets it; None if it cannot be written (refused)."""
-        if not value:
-            return value
-        mended = self._mended.get(value)
-        if mended is None:
-            if len(self._mended) > 4096:
-                self._mended.clear()
-            mended = self._mended[value] = self._mend(value)
-        result, notes = mended
-        if result is None:
-            report.refuse(jn, field, notes[0])
-            return None
-        for note in notes:
-            report.warn(jn, field, f"{field}: {note}")
-        return result
+        return self._mender(value, jn, field, report) if value else value
 
-    def _mend(self, value: str) -> tuple[str | None, tuple[str, ...]]:
-        notes: list[str] = []
-        text = value
-        if _BREAKS.search(text):
-            text = _BREAKS.sub(" ", text)
-            notes.append(f"Zeilenumbruch/Tabulator durch Leerzeichen ersetzt: „{text}“")
-        if self.encoding == "cp1252":
-            from engine.formats.datev_spec import UnencodableCharacterError, transliterate
-
-            try:
-                spelled, changed = transliterate(text)
-            except UnencodableCharacterError as exc:
-                return None, (
-                    f"Zeichen {exc.char!r} an Stelle {exc.position + 1} von „{value}“ ist in "
-                    "Windows-1252 nicht darstellbar und hat keine Umschreibung",
-                )
-            if changed:
-                notes.append(f"umgeschrieben für Windows-1252: „{text}“ → „{spelled}“")
-                text = spelled
-        if text.startswith(_FORMULA_START):
+    def _mend(self, value: str) -> Mended:
+        text, notes = one_line(value, cp1252=self.encoding == "cp1252")
+        if text is not None and text.startswith(_FORMULA_START):
             text = "'" + text
-            notes.append(f"„'“ vorangestellt, sonst hielte die Tabellenkalkulation „{value}“ "
-                         "für eine Formel")  # fmt: skip
-        return text, tuple(notes)
+            notes += (
+                f"„'“ vorangestellt, sonst hielte die Tabellenkalkulation „{value}“ für eine "
+                "Formel",
+            )
+        return text, notes
 
     def booking_row(self, booking: Booking, report: Report) -> list[Any] | None:
         (jn, client, branch, dtype, docno, day, cents, sh, account, contra, tax, text, pm, pa,

@@ -30,8 +30,7 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from engine.formats.automatic_accounts import automatic_accounts as automatic_table
 from engine.formats.automatic_accounts import tax_key_verdict
-from engine.formats.datev_spec import UnencodableCharacterError, transliterate
-from engine.formats.dialect import LINE_END, SemicolonCsv
+from engine.formats.dialect import LINE_END, SemicolonCsv, TextMender, one_line
 from engine.formats.naming import file_name
 
 if TYPE_CHECKING:
@@ -56,7 +55,6 @@ COLUMNS: Final = (
     "Zusatzangaben",
 )
 _NAMES: Final = {"bookings": "Buchungen", "incoming": "Eingangsbuchungen"}
-_BREAKS: Final = re.compile(r"[\t\r\n]")
 _KEY: Final = re.compile(r"\d{1,4}")
 
 
@@ -87,7 +85,7 @@ class LexwareFormat:
         self._branch_cc = {b.id: b.cost_center for b in catalog.branches.values()}
         self._type_names = {code: t.name for code, t in catalog.document_types.items()}
         self._branch_names = {b.id: b.name for b in catalog.branches.values()}
-        self._mended: dict[str, tuple[str | None, tuple[str, ...]]] = {}
+        self._mender = TextMender(lambda value: one_line(value, cp1252=True))
 
     def row_writer(self, fh: TextIO) -> RowWriter:
         return csv.writer(fh, SemicolonCsv)
@@ -101,20 +99,7 @@ class LexwareFormat:
         return buf.getvalue().encode(ENCODING)
 
     def _text(self, value: str | None, jn: int, field: str, report: Report) -> str | None:
-        if not value:
-            return ""
-        mended = self._mended.get(value)
-        if mended is None:
-            if len(self._mended) > 4096:
-                self._mended.clear()
-            mended = self._mended[value] = _mend(value)
-        result, notes = mended
-        if result is None:
-            report.refuse(jn, field, f"{field}: {notes[0]}")
-            return None
-        for note in notes:
-            report.warn(jn, field, f"{field}: {note}")
-        return result
+        return self._mender(value, jn, field, report) if value else ""
 
     def booking_row(self, booking: Booking, report: Report) -> list[Any] | None:
         (jn, _client, branch, dtype, docno, day, cents, sh, account, contra, tax, text, _pm,
@@ -178,24 +163,6 @@ class LexwareFormat:
         report: Report,
     ) -> list[list[Any]]:
         raise NotImplementedError("Lexware: keine Stammdaten (FormatSpec.kinds)")
-
-
-def _mend(value: str) -> tuple[str | None, tuple[str, ...]]:
-    notes: list[str] = []
-    text = value
-    if _BREAKS.search(text):
-        text = _BREAKS.sub(" ", text)
-        notes.append(f"Zeilenumbruch/Tabulator durch Leerzeichen ersetzt: „{text}“")
-    try:
-        spelled, changed = transliterate(text)
-    except UnencodableCharacterError as exc:
-        return None, (
-            f"Zeichen {exc.char!r} an Stelle {exc.position + 1} von „{value}“ ist in "
-            "Windows-1252 nicht darstellbar und hat keine Umschreibung",
-        )
-    if changed:
-        notes.append(f"umgeschrieben für Windows-1252: „{text}“ → „{spelled}“")
-    return spelled, tuple(notes)
 
 
 # ---------------------------------------------------------------------------------------
