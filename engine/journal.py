@@ -900,11 +900,6 @@ class Journal:
 
     # --- migration -----------------------------------------------------------------------
 
-    def is_empty(self) -> bool:
-        return not self._read("SELECT 1 FROM runs LIMIT 1") and not self._read(
-            "SELECT 1 FROM watermarks LIMIT 1"
-        )
-
     def import_legacy(
         self,
         config_id: str,
@@ -930,18 +925,6 @@ class Journal:
                     "ON CONFLICT (config_id) DO UPDATE SET alert = excluded.alert",
                     (config_id, json.dumps(dict(alert_state))),
                 )
-
-    def set_meta(self, key: str, value: str) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
-
-    def meta(self, key: str) -> str | None:
-        rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
-        return str(rows[0][0]) if rows else None
 
 
 def _nearly_full(directory: Path) -> bool:
