@@ -14,7 +14,8 @@ so runs succeed quickly:
 - 5 daily configs at 06:40, 06:43, … 06:52 — lone due times;
 - 845 daily configs spread over 08:01–21:59 (never on the full hour).
 
-`python -m engine --home DIR daemon` runs as a child process with BUCHEX_CLOCK_FILE: its
+`python -m tests.daemon_clock --clock-file FILE --home DIR daemon` (the `buchex daemon`
+command with a FileClock injected; tests/daemon_clock.py) runs as a child process: its
 "now" is the moment in that file. The clock starts at 2026-11-24 06:30 (nothing due).
 Log lines on its stderr are timestamped (monotonic) by a reader thread as they arrive.
 
@@ -156,7 +157,8 @@ def build_configs(ftp: ChildFTP, total: int) -> list[dict[str, Any]]:
 
 
 class DaemonProcess:
-    """`python -m engine --home HOME daemon` with a clock file; its stderr lines, each
+    """`buchex daemon` on HOME, on a clock file if given (`python -m tests.daemon_clock`),
+    else on the system clock (`python -m engine`); its stderr lines, each
     stamped with time.monotonic() when read, are kept in `lines`."""
 
     def __init__(
@@ -169,12 +171,10 @@ class DaemonProcess:
     ) -> None:
         full_env = {**os.environ, **(env or {})}
         full_env.pop("JOURNAL_STREAM", None)
-        full_env.pop("BUCHEX_CLOCK_FILE", None)
-        if clock is not None:
-            full_env["BUCHEX_CLOCK_FILE"] = str(clock)
-        entry = ["-m", "engine"]
+        clock_args = [] if clock is None else ["--clock-file", str(clock)]
+        entry = ["-m", "engine"] if clock is None else ["-m", "tests.daemon_clock", *clock_args]
         if variants:  # the same CLI, with bench-only patches applied first
-            entry = ["-m", "bench.daemon", "serve-variant", ",".join(variants)]
+            entry = ["-m", "bench.daemon", "serve-variant", ",".join(variants), *clock_args]
         self.proc = subprocess.Popen(
             [sys.executable, *entry, "--home", str(home), "daemon", *args],
             cwd=ROOT,
@@ -374,7 +374,7 @@ def _settings_cache() -> None:
 def _clock_cache() -> None:
     """FileClock.now parsed once per clock-file change (a stat instead of open+read+parse
     on every call; the scheduler asks once per config and tick)."""
-    from engine.daemon import FileClock
+    from tests.daemon_clock import FileClock
 
     original = FileClock.now
     cache: dict[Path, tuple[tuple[int, int, int], dt.datetime]] = {}
@@ -398,6 +398,10 @@ VARIANTS = {"settings-cache": _settings_cache, "clock-cache": _clock_cache}
 def _serve_variant(names: str, argv: list[str]) -> int:
     for name in filter(None, names.split(",")):
         VARIANTS[name]()
+    if argv[:1] == ["--clock-file"]:
+        from tests.daemon_clock import main as clock_main
+
+        return clock_main(argv)
     from engine.cli import main as cli_main
 
     return cli_main(argv)
@@ -544,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
     cpu, peak_mb, code = out["cpu"], out["peak_mb"], out["code"]
     figures = [
         Figure("daemon", f"Leerlauf-CPU {idle_s:.0f} s, Uhr aus Datei", cpu, "%",
-               f"< {TARGET_IDLE_CPU:g} %", cpu < TARGET_IDLE_CPU, "Testuhr BUCHEX_CLOCK_FILE"),
+               f"< {TARGET_IDLE_CPU:g} %", cpu < TARGET_IDLE_CPU, "Testuhr tests.daemon_clock"),
     ]  # fmt: skip
     if system_cpu is not None:
         figures.append(

@@ -18,7 +18,7 @@ but the newest, which goes through `Journal.finish` as the daemon's would.
    system-wide clock on Linux) and exits the app. The figure is that instant minus the
    parent's `time.monotonic()` just before `Popen`. Variants:
    - buchex: the prelude then runs the module `tui` with `--home DIR`, exactly what
-     `python -m tui --home DIR` (and `buchex tui`, which execs it) does, hooks included.
+     `python -m tui --home DIR` (and `buchex tui`, which execs it) does, service included.
      The list draws its rows first and works out Filiale, Nächste Ausführung and Letzter
      Lauf in a second pass (tui/screens/configs.py); this child also waits for the first
      frame after that pass, reported as "Liste vollständig" (no target; the issue's
@@ -44,9 +44,10 @@ but the newest, which goes through `Journal.finish` as the daemon's would.
    typist's gap). Typing NEEDLE (10 characters), then 10 × backspace; median and max each.
    Then RELOAD_KEYS keys, each sent right after a run of one config starts (written with
    `Journal.start`, as the daemon does) and the list's reload worker is started (what
-   the `changes` hook makes the list do), so that the reload redraws a changed row.
-3. Context: `Journal.last_run` for all 1000 configs — what tui.wiring's "Letzter Lauf"
-   hook costs on every load of the list; and projected for RETENTION (1000) runs per
+   the app's watcher makes the list do on `RunsChanged`), so that the reload redraws a
+   changed row.
+3. Context: `Journal.last_run` for all 1000 configs — what `Service.last_run` ("Letzter
+   Lauf") costs on every load of the list; and projected for RETENTION (1000) runs per
    config, from one run file of that size.
 
 Prints a table (figure, value, target, ✓/✗) and the `BENCH-RESULT` lines for `python -m
@@ -84,8 +85,8 @@ from engine.runs import RETENTION as RETENTION_RUNS
 
 if TYPE_CHECKING:
     from engine.journal import Journal
+    from engine.service import Service
     from engine.workspace import Workspace
-    from tui.hooks import Hooks
 
 N_CONFIGS = 1000
 RUNS_PER_CONFIG = 10
@@ -435,15 +436,11 @@ class Keystrokes:
     during_reload_ms: list[float] = dataclasses.field(default_factory=list)
 
 
-def production_hooks(ws: Workspace) -> Hooks:
-    """The hooks `python -m tui` wires (next due, last run from the run store, …)."""
-    from tui.hooks import Hooks
+def production_service(ws: Workspace) -> Service:
+    """The service `python -m tui` opens (next due, last run from the journal, …)."""
+    from engine.service import Service
 
-    try:
-        from tui.wiring import engine_hooks
-    except ImportError:  # older tree: the UI ran without hooks
-        return Hooks()
-    return engine_hooks(ws)
+    return Service(ws)
 
 
 async def measure_keystrokes(ws: Workspace, needle: str = NEEDLE) -> Keystrokes:
@@ -456,7 +453,7 @@ async def measure_keystrokes(ws: Workspace, needle: str = NEEDLE) -> Keystrokes:
     from tui.screens.configs import ConfigListScreen
     from tui.widgets.config_table import ConfigTable
 
-    app = BuchexApp(ws, hooks=production_hooks(ws), cursor_blink=False)
+    app = BuchexApp(production_service(ws), cursor_blink=False)
     frame = asyncio.Event()
     expected: list[int] = [-1]  # row count the next frame must show
     done_at: list[float] = [0.0]
@@ -525,8 +522,8 @@ async def measure_keystrokes(ws: Workspace, needle: str = NEEDLE) -> Keystrokes:
             result.deleted_ms.append(ms)
             result.rows_deleted.append(shown)
 
-        # A key while the list reloads (what every run of the daemon causes via the
-        # `changes` hook, and every minute): the reload runs in a worker thread. Each
+        # A key while the list reloads (what every run of the daemon causes via the app's
+        # watcher, and every minute): the reload runs in a worker thread. Each
         # reload follows a run that starts, as the daemon writes it, so one row's "Letzter
         # Lauf" changes and the list is redrawn (a reload that changes nothing draws
         # nothing).
@@ -561,7 +558,7 @@ class RunCosts:
 
 
 def last_run_costs(ws: Workspace, work: Path) -> RunCosts:
-    """What tui.wiring's "Letzter Lauf" hook (Journal.last_run) costs per list load: over
+    """What "Letzter Lauf" (`Service.last_run`, Journal.last_run) costs per list load: over
     the 1000 configs as built, and projected from one config holding RETENTION runs."""
     from engine.journal import Journal
 

@@ -33,9 +33,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from engine.cipher import CipherError
+from engine.errors import CipherError, MailError
 from engine.fields import Secret
-from engine.mailer import MASK, MailError, parse_recipients, send_mail
+from engine.mailer import MASK, parse_recipients, send_mail
 from engine.settings import SmtpSettings
 
 MailKind = Literal["failure", "reminder", "recovery", "changes"]

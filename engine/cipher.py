@@ -17,16 +17,10 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from engine.errors import CipherError, KeyMissing
+
 ENV_KEY = "BUCHEX_SECRET_KEY"
 PREFIX = "enc:v1:"
-
-
-class CipherError(Exception):
-    pass
-
-
-class KeyMissing(CipherError):
-    """`secret.key` is gone while values encrypted with it are stored."""
 
 
 def missing_key_message(key_path: Path) -> str:

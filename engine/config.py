@@ -21,9 +21,14 @@ from engine.fields import (
     Secret,
     SecretMode,
     ValidationError,
+    applies,
     changed_paths,
+    drop_inapplicable,
     field_specs,
+    inapplicable_problems,
+    is_empty,
     model_to_json,
+    only_if,
     p_bool,
     p_choice,
     p_date,
@@ -39,6 +44,7 @@ from engine.fields import (
     quoted,
     spec,
     unknown_keys,
+    unless,
 )
 from engine.formats import FORMAT_CHOICES
 
@@ -131,14 +137,35 @@ class Interval:
     )
     every_minutes: int | None = field(
         default=None,
-        metadata=spec("alle x Minuten", DETAILS, "choice", _p_minutes, choices=MINUTE_CHOICES),
+        metadata=spec(
+            "alle x Minuten",
+            DETAILS,
+            "choice",
+            _p_minutes,
+            choices=MINUTE_CHOICES,
+            applies_when=only_if("interval.kind", "hourly"),
+        ),
     )
     days: tuple[str, ...] = field(
         default=(),
-        metadata=spec("Wochentage", DETAILS, "multi", _p_weekdays, choices=WEEKDAY_CHOICES),
+        metadata=spec(
+            "Wochentage",
+            DETAILS,
+            "multi",
+            _p_weekdays,
+            choices=WEEKDAY_CHOICES,
+            applies_when=only_if("interval.kind", "weekly"),
+        ),
     )
     day: int | None = field(
-        default=None, metadata=spec("Tag des Monats", DETAILS, "int", p_int(1, 31))
+        default=None,
+        metadata=spec(
+            "Tag des Monats",
+            DETAILS,
+            "int",
+            p_int(1, 31),
+            applies_when=only_if("interval.kind", "monthly"),
+        ),
     )
 
     def to_json(self) -> dict[str, Any]:
@@ -150,16 +177,6 @@ class Interval:
         if self.kind == "monthly":
             return {"kind": "monthly", "day": self.day}
         return {"kind": "daily"}
-
-    def describe(self) -> str:
-        if self.kind == "hourly":
-            return "stündlich" if self.every_minutes == 60 else f"alle {self.every_minutes} Min."
-        if self.kind == "weekly":
-            short = {v: label[:2] for v, label in WEEKDAY_CHOICES}  # Mo, Di, Mi, …
-            return "wöchentlich " + ", ".join(short[d] for d in self.days)
-        if self.kind == "monthly":
-            return f"monatlich am {self.day}."
-        return "täglich"
 
 
 @dataclass(frozen=True)
@@ -198,14 +215,36 @@ class Target:
     )
     key_file: str | None = field(
         default=None,
-        metadata=spec("Schlüsseldatei", FTP, "text", p_text(1024), help="nur SFTP"),
+        metadata=spec(
+            "Schlüsseldatei",
+            FTP,
+            "text",
+            p_text(1024),
+            help="nur SFTP",
+            applies_when=only_if("target.protocol", "sftp"),
+        ),
     )
     tls_ca_file: str | None = field(
-        default=None, metadata=spec("CA-Datei", FTP, "text", p_text(1024), help="nur FTPS")
+        default=None,
+        metadata=spec(
+            "CA-Datei",
+            FTP,
+            "text",
+            p_text(1024),
+            help="nur FTPS",
+            applies_when=only_if("target.protocol", "ftps"),
+        ),
     )
     tls_fingerprint: str | None = field(
         default=None,
-        metadata=spec("Zertifikat-Fingerabdruck", FTP, "text", _p_fingerprint, help="nur FTPS"),
+        metadata=spec(
+            "Zertifikat-Fingerabdruck",
+            FTP,
+            "text",
+            _p_fingerprint,
+            help="nur FTPS",
+            applies_when=only_if("target.protocol", "ftps"),
+        ),
     )
 
     @property
@@ -288,6 +327,7 @@ class ExportConfig:
             "choice",
             p_choice(FORMAT_CHOICES),
             choices=FORMAT_CHOICES,
+            applies_when=only_if("incoming_export", True),
         ),
     )
     control_file: bool = field(
@@ -301,7 +341,14 @@ class ExportConfig:
         ),
     )
     time: str | None = field(
-        default=None, metadata=spec("Ausführungszeit", DETAILS, "time", p_time)
+        default=None,
+        metadata=spec(
+            "Ausführungszeit",
+            DETAILS,
+            "time",
+            p_time,
+            applies_when=unless("interval.kind", "hourly"),
+        ),
     )
     interval: Interval = field(default_factory=Interval)
     email: str | None = field(default=None, metadata=spec("E-Mail", MAIL, "email", p_emails))
@@ -333,6 +380,7 @@ def parse_config(
     previous: ExportConfig | None = None,
     decrypt: Callable[[str], str] | None = None,
     lazy_secrets: bool = False,
+    strict: bool = False,
 ) -> ExportConfig:
     """Validate `raw` and build the config; raise ValidationError listing every problem.
 
@@ -340,6 +388,8 @@ def parse_config(
     A missing or null password keeps `previous`'s password (SPEC §6: `password: null`).
     `decrypt` turns a stored `enc:` value back into clear text (with `lazy_secrets`: on
     first use, see `Secret.encrypted`).
+    Values of fields that do not apply (`FieldSpec.applies_when`) are dropped (save);
+    `strict` (a config file: import, validate) refuses them instead unless empty.
     """
     if not isinstance(raw, Mapping):
         raise ValidationError([Problem("", "Schnittstelle", "muss ein JSON-Objekt sein")])
@@ -353,14 +403,26 @@ def parse_config(
     if no_kind and not any(p.path.startswith("interval.kind") for p in problems):
         problems.append(_problem("interval.kind", "Pflichtfeld"))
     problems.extend(_cross_field_problems(values, problems))
+    if strict:
+        problems.extend(inapplicable_problems(FIELDS, values, {p.path for p in problems}))
     if catalog is not None:
         problems.extend(_catalog_problems(values, catalog, problems))
     if problems:
         raise ValidationError(problems)
 
-    values = _normalise(values)
+    values = drop_inapplicable(FIELDS, values)
     cfg_id = raw.get("id") if isinstance(raw.get("id"), str) else ""
     return _build(values, cfg_id or (previous.id if previous else ""))
+
+
+#: Fields required while they apply (when they apply: `FieldSpec.applies_when`).
+_REQUIRED_WHILE_APPLYING = {
+    "incoming_format": "Pflichtfeld, wenn „Eingangsbuchungsexport“ gewählt ist",
+    "time": "Pflichtfeld (außer bei „Stündlich“)",
+    "interval.every_minutes": "Pflichtfeld bei „Stündlich“",
+    "interval.days": "mindestens einen Wochentag wählen",
+    "interval.day": "Pflichtfeld bei „Tag des Monats“ (1–31)",
+}
 
 
 def _cross_field_problems(values: dict[str, Any], earlier: list[Problem]) -> list[Problem]:
@@ -372,29 +434,11 @@ def _cross_field_problems(values: dict[str, Any], earlier: list[Problem]) -> lis
 
     if ok("server_side", "workstation") and not values["server_side"] and not values["workstation"]:
         out.append(_problem("workstation", "Pflichtfeld, wenn „Serverseitig“ nicht gewählt ist"))
-    if (
-        ok("incoming_export", "incoming_format")
-        and values["incoming_export"]
-        and not values["incoming_format"]
-    ):
-        out.append(
-            _problem("incoming_format", "Pflichtfeld, wenn „Eingangsbuchungsexport“ gewählt ist")
-        )
-    kind = values.get("interval.kind")
-    if ok("interval.kind", "time") and kind and kind != "hourly" and not values["time"]:
-        out.append(_problem("time", "Pflichtfeld (außer bei „Stündlich“)"))
-    if ok("interval.every_minutes") and kind == "hourly" and not values["interval.every_minutes"]:
-        out.append(_problem("interval.every_minutes", "Pflichtfeld bei „Stündlich“"))
-    if ok("interval.days") and kind == "weekly" and not values["interval.days"]:
-        out.append(_problem("interval.days", "mindestens einen Wochentag wählen"))
-    if ok("interval.day") and kind == "monthly" and not values["interval.day"]:
-        out.append(_problem("interval.day", "Pflichtfeld bei „Tag des Monats“ (1–31)"))
-    protocol = values.get("target.protocol")
-    if ok("target.key_file") and values["target.key_file"] and protocol != "sftp":
-        out.append(_problem("target.key_file", "nur bei SFTP möglich"))
-    for path in ("target.tls_ca_file", "target.tls_fingerprint"):
-        if ok(path) and values[path] and protocol != "ftps":
-            out.append(_problem(path, "nur bei FTPS möglich"))
+    for path, message in _REQUIRED_WHILE_APPLYING.items():
+        fs = FIELDS_BY_PATH[path]
+        assert fs.applies_when is not None
+        if ok(path, fs.applies_when.path) and applies(fs, values) and is_empty(values[path]):
+            out.append(_problem(path, message))
     return out
 
 
@@ -435,23 +479,6 @@ def _catalog_problems(
     return out
 
 
-def _normalise(values: dict[str, Any]) -> dict[str, Any]:
-    """Drop values that do not apply (hidden in the form), so stored configs are canonical."""
-    v = dict(values)
-    kind = v["interval.kind"]
-    if kind == "hourly":
-        v["time"] = None
-    if kind != "hourly":
-        v["interval.every_minutes"] = None
-    if kind != "weekly":
-        v["interval.days"] = ()
-    if kind != "monthly":
-        v["interval.day"] = None
-    if not v["incoming_export"]:
-        v["incoming_format"] = None
-    return v
-
-
 def _build(values: dict[str, Any], cfg_id: str) -> ExportConfig:
     top: dict[str, Any] = {}
     nested: dict[str, dict[str, Any]] = {"target": {}, "interval": {}}
@@ -479,6 +506,25 @@ def config_to_json(
     out = {"id": cfg.id, **model_to_json(cfg, FIELDS, secrets=secrets, encrypt=encrypt)}
     out["interval"] = cfg.interval.to_json()
     return out
+
+
+_WEEKDAY_SHORT = {value: label[:2] for value, label in WEEKDAY_CHOICES}  # Mo, Di, …
+
+
+def describe_interval(cfg: ExportConfig) -> str:
+    """The schedule in short German, for every front end (CLI list, TUI list):
+    'täglich 06:30', 'alle 15 Min.', 'stündlich', 'wöchentlich Mo, Mi 07:00',
+    'monatl. am 15. 06:00'."""
+    iv = cfg.interval
+    if iv.kind == "hourly":
+        return "stündlich" if iv.every_minutes in (None, 60) else f"alle {iv.every_minutes} Min."
+    if iv.kind == "weekly":
+        text = "wöchentlich " + ", ".join(_WEEKDAY_SHORT.get(d, d) for d in iv.days)
+    elif iv.kind == "monthly":
+        text = f"monatl. am {iv.day}."
+    else:
+        text = "täglich"
+    return f"{text} {cfg.time}" if cfg.time else text
 
 
 def changed_fields(old: ExportConfig | None, new: ExportConfig) -> list[str]:

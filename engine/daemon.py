@@ -28,62 +28,28 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from types import FrameType
 from zoneinfo import ZoneInfo
 
+import schedule
 from filelock import FileLock, Timeout
 
+from engine.clock import SYSTEM_CLOCK, Clock, inside_window, resolve_tz
 from engine.config import ExportConfig
+from engine.due import previous_due, schedule_fingerprint
+from engine.errors import DaemonLocked
 from engine.liveness import owner_alive
 from engine.paths import write_atomic
 from engine.runner import RunOptions, record_abort, run_config
 from engine.runs import RunRecord, new_run_id, owner_gone_reason
-from engine.schedule import (
-    Clock,
-    ConfigScheduler,
-    SystemClock,
-    inside_window,
-    previous_due,
-    resolve_tz,
-    schedule_fingerprint,
-)
+from engine.schedule import ConfigScheduler
 from engine.workspace import Workspace
 
 log = logging.getLogger("buchex.daemon")
 
-CLOCK_FILE_ENV = "BUCHEX_CLOCK_FILE"  # tests only: the daemon's "now" is read from this file
-STOP_GRACE_ENV = "BUCHEX_STOP_GRACE_S"  # how long SIGTERM waits for running uploads
-STOP_GRACE_S = 30.0
+STOP_GRACE_S = 30.0  # how long SIGTERM waits for running uploads
 HEARTBEAT_S = 30.0
 CATCHUP_AFTER = dt.timedelta(minutes=1)  # a due time this far behind is a make-up run
-
-
-class DaemonLocked(Exception):
-    pass
-
-
-class FileClock:
-    """`now` from an ISO timestamp in a file: lets tests drive a real daemon process
-    through hours of schedule without waiting for them."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._seen: tuple[int, int] | None = None
-        self._moment = dt.datetime.now().astimezone()
-
-    def now(self) -> dt.datetime:
-        st = os.stat(self.path)
-        if (st.st_ino, st.st_mtime_ns) != self._seen:  # re-read only when it changed
-            moment = dt.datetime.fromisoformat(self.path.read_text().strip())
-            self._moment = moment if moment.tzinfo else moment.astimezone()
-            self._seen = (st.st_ino, st.st_mtime_ns)
-        return self._moment
-
-
-def default_clock() -> Clock:
-    path = os.environ.get(CLOCK_FILE_ENV)
-    return FileClock(Path(path)) if path else SystemClock()
 
 
 @dataclass
@@ -92,13 +58,17 @@ class DaemonOptions:
     workers: int = 4
     poll_s: float = 1.0
     run_options: Callable[[str, dt.datetime], RunOptions] | None = None
+    stop_grace_s: float = STOP_GRACE_S  # SIGTERM: how long running uploads may finish
 
 
 class Daemon:
+    """The scheduler of one data directory (and workstation). `clock` is the system clock
+    unless a test injects its own (tests/daemon_clock.py drives a real process by a file)."""
+
     def __init__(self, ws: Workspace, options: DaemonOptions, clock: Clock | None = None) -> None:
         self.ws = ws
         self.opts = options
-        self.clock = clock or default_clock()
+        self.clock: Clock = clock or SYSTEM_CLOCK
         self.scheduler = ConfigScheduler(self.clock)
         self.configs: dict[str, ExportConfig] = {}
         self.tz: ZoneInfo = resolve_tz(None)
@@ -156,14 +126,21 @@ class Daemon:
         return seen
 
     def reload(self, *, initial: bool = False) -> None:
-        """Bring the jobs in line with the store; unchanged schedules keep their jobs."""
-        self.tz = self.ws.time_zone()
+        """Bring the jobs in line with the store; unchanged schedules keep their jobs.
+
+        A config object the store hands out again unchanged (same object: the workspace
+        parses only changed documents) in an unchanged zone is skipped outright."""
+        tz = self.ws.time_zone()
+        same_zone = tz is self.tz and not initial
+        self.tz = tz
         seen = self._last_seen() if initial else None
         wanted = {c.id: c for c in self.ws.list_configs() if self.belongs(c)}
-        for cfg_id in set(self.scheduler.config_ids()) - set(wanted):
+        for cfg_id in set(self.scheduler.config_ids()) - wanted.keys():
             self.scheduler.remove(cfg_id)
             log.info("Schnittstelle %s entfernt", cfg_id)
         for cfg in wanted.values():
+            if same_zone and self.configs.get(cfg.id) is cfg:
+                continue
             changed = self.scheduler.set_config(
                 cfg,
                 tz=self.tz,
@@ -282,22 +259,24 @@ class Daemon:
             f"Rechner {self.opts.workstation}" if self.opts.workstation else "serverseitig",
             len(self.configs),
         )
-        beat_at = 0.0
+        self._heartbeat()
+        chores = Housekeeping(
+            [(self.opts.poll_s, self._check_store), (HEARTBEAT_S, self._heartbeat)]
+        )
         while not self._stop.is_set():
-            self._check_store()
+            if self._reload.is_set():  # SIGHUP: at once, not at the next poll
+                self._check_store()
+            chores.run_pending()
             self.scheduler.run_pending()
-            mono = time.monotonic()
-            if mono - beat_at >= HEARTBEAT_S:
-                self._heartbeat()
-                beat_at = mono
-            # Wake for the next due time or the next store poll, whichever comes first; the
+            # Wake for the next due time or the next chore, whichever comes first; the
             # floor keeps a job that cannot fire yet (deferred to 06:00) from spinning.
             idle = self.scheduler.idle_seconds()
-            self._stop.wait(max(0.2, min(self.opts.poll_s, idle if idle is not None else 1e9)))
+            wait = min(chores.idle_seconds(), idle if idle is not None else 1e9)
+            self._stop.wait(max(0.2, wait))
         self.shutdown()
 
     def shutdown(self) -> None:
-        grace = float(os.environ.get(STOP_GRACE_ENV, STOP_GRACE_S))
+        grace = self.opts.stop_grace_s
         log.info("Beenden: keine neuen Läufe, laufende bis zu %.0f s abwarten", grace)
         self._pool.shutdown(wait=False, cancel_futures=True)
         with self._inflight_lock:
@@ -337,6 +316,48 @@ class Daemon:
             failed += self._run(cfg, opts).status == "failed"
         self._heartbeat()
         return failed
+
+
+class Housekeeping:
+    """The daemon's fixed-interval chores (store poll, heartbeat), on `schedule`'s public API
+    (`every(n).seconds.do`, `run_pending`, `idle_seconds`): what that library is good at.
+    The due times of configs are not its job (engine/schedule.py, docs/schedule.md).
+
+    `schedule` keeps time with the naive local `datetime.now()`: a clock set back or a DST
+    fall-back would stall its jobs for that long. So the chores are planned anew whenever
+    the local wall clock jumps against the monotonic clock."""
+
+    JUMP_S = 1.0
+
+    def __init__(self, chores: list[tuple[float, Callable[[], None]]]) -> None:
+        self._chores = chores
+        self._jobs = schedule.Scheduler()
+        self._offset = self._wall_offset()
+        self._plan()
+
+    @staticmethod
+    def _wall_offset() -> float:
+        naive = dt.datetime.now() - dt.datetime(1970, 1, 1)
+        return naive.total_seconds() - time.monotonic()
+
+    def _plan(self) -> None:
+        self._jobs.clear()
+        for seconds, chore in self._chores:
+            self._jobs.every(max(1, round(seconds))).seconds.do(chore)
+
+    def run_pending(self) -> None:
+        offset = self._wall_offset()
+        if abs(offset - self._offset) > self.JUMP_S:
+            log.info(
+                "Uhrzeit gesprungen (%+.0f s): Routineaufgaben neu geplant", offset - self._offset
+            )
+            self._offset = offset
+            self._plan()
+        self._jobs.run_pending()
+
+    def idle_seconds(self) -> float:
+        idle = self._jobs.idle_seconds
+        return 0.0 if idle is None else max(0.0, float(idle))
 
 
 def install_signal_handlers(daemon: Daemon) -> None:

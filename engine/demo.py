@@ -6,7 +6,8 @@ a child process, starts two runs so the Protokoll has something to show, and ope
 TUI in the foreground. Quitting the TUI stops everything.
 
 The demo never touches the real data directory: without `--home` it works in a fresh
-temporary directory.
+temporary directory. Like every front end it uses the engine only through
+`engine.service.Service`.
 """
 
 from __future__ import annotations
@@ -26,12 +27,10 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.ledger_demo import generate
-from engine.paths import DataDir, private_umask
-from engine.runner import RunOptions, run_config
-from engine.workspace import Workspace
+if TYPE_CHECKING:
+    from engine.service import Service
 
 HOST = "127.0.0.1"
 FTP_USER = "kanzlei"
@@ -107,12 +106,11 @@ def smtp_sink(mail_dir: Path) -> Iterator[int]:
         controller.stop()
 
 
-def prepare(ws: Workspace, servers: DemoServers, *, today: dt.date) -> None:
+def prepare(svc: Service, servers: DemoServers, *, today: dt.date) -> None:
     """Demo books, settings, a user for the password eye, and the example configs."""
-    if not ws.data_dir.ledger_path.exists():
-        with private_umask():
-            generate(ws.data_dir.ledger_path, months=12, per_day=40, seed=1, end=today)
-    ws.save_smtp_settings(
+    if not svc.paths.ledger_path.exists():
+        svc.demo_ledger(months=12, per_day=40, seed=1, end=today)
+    svc.save_smtp_settings(
         {
             "host": HOST,
             "port": servers.smtp_port,
@@ -120,81 +118,75 @@ def prepare(ws: Workspace, servers: DemoServers, *, today: dt.date) -> None:
             "sender": "buchex@demo.example",
         }
     )
-    ws.save_chain_settings({"admins_may_reveal_passwords": True})
-    from engine.audit import current_actor
-
-    actor = current_actor()
-    if ws.get_user(actor) is None:
+    svc.save_chain_settings({"admins_may_reveal_passwords": True})
+    if all(user.name != svc.actor for user in svc.list_users()):
         with contextlib.suppress(Exception):  # an odd login name must not stop the demo
-            ws.add_user(actor, ADMIN_PASSWORD, admin=True)
+            svc.add_user(svc.actor, ADMIN_PASSWORD, admin=True)
     ftp = {"host": HOST, "port": servers.ftp_port, "user": FTP_USER, "password": FTP_PASSWORD}
     mail = "buchhaltung@optik-mueller.example"
-    ws.save_configs(
-        [
-            {
-                "id": "stb-schroeder",
-                "name": "Steuerbüro Schröder (täglich)",
-                "target": {**ftp, "directory": "kanzlei"},
-                "clients": ["1", "2"],
-                "document_types": ["KR", "KT", "GS", "BV", "EA", "ZA"],
-                "export_debtors": True,
-                "format": "datev",
-                "incoming_export": True,
-                "incoming_format": "datev",
-                "time": "06:30",
-                "interval": {"kind": "daily"},
-                "email": mail,
-            },
-            {
-                "id": "wuerzburg-15min",
-                "name": "Filiale Würzburg (alle 15 Minuten)",
-                "branch": "1",
-                "target": {**ftp, "directory": "wuerzburg", "data_interface": True},
-                "clients": ["1"],
-                "document_types": ["KR", "BV"],
-                "payment_methods": ["BAR", "EC"],
-                "format": "datev",
-                "interval": {"kind": "hourly", "every_minutes": 15},
-                "email": mail,
-            },
-            {
-                "id": "kanzlei-csv",
-                "name": "Kanzlei Weiß, CSV (falsches Passwort)",
-                "target": {**ftp, "password": "veraltet", "directory": "csv"},
-                "clients": ["2"],
-                "document_types": ["KR", "GS"],
-                "format": "csv",
-                "time": "07:00",
-                "interval": {"kind": "weekly", "days": ["mon", "thu"]},
-                "email": mail,
-            },
-            {
-                "id": "kasse-luebeck",
-                "name": "Kasse Lüneburg (Arbeitsplatz)",
-                "workstation": "KASSE-LUENEBURG-01",
-                "server_side": False,
-                "branch": "4",
-                "target": {**ftp, "protocol": "sftp", "port": 2222, "password": None},
-                "clients": ["2"],
-                "document_types": ["BV"],
-                "format": "datev",
-                "time": "21:30",
-                "interval": {"kind": "monthly", "day": 31},
-            },
-        ]
-    )
+    catalog = svc.catalog()
+    configs: list[dict[str, Any]] = [
+        {
+            "id": "stb-schroeder",
+            "name": "Steuerbüro Schröder (täglich)",
+            "target": {**ftp, "directory": "kanzlei"},
+            "clients": ["1", "2"],
+            "document_types": ["KR", "KT", "GS", "BV", "EA", "ZA"],
+            "export_debtors": True,
+            "format": "datev",
+            "incoming_export": True,
+            "incoming_format": "datev",
+            "time": "06:30",
+            "interval": {"kind": "daily"},
+            "email": mail,
+        },
+        {
+            "id": "wuerzburg-15min",
+            "name": "Filiale Würzburg (alle 15 Minuten)",
+            "branch": "1",
+            "target": {**ftp, "directory": "wuerzburg", "data_interface": True},
+            "clients": ["1"],
+            "document_types": ["KR", "BV"],
+            "payment_methods": ["BAR", "EC"],
+            "format": "datev",
+            "interval": {"kind": "hourly", "every_minutes": 15},
+            "email": mail,
+        },
+        {
+            "id": "kanzlei-csv",
+            "name": "Kanzlei Weiß, CSV (falsches Passwort)",
+            "target": {**ftp, "password": "veraltet", "directory": "csv"},
+            "clients": ["2"],
+            "document_types": ["KR", "GS"],
+            "format": "csv",
+            "time": "07:00",
+            "interval": {"kind": "weekly", "days": ["mon", "thu"]},
+            "email": mail,
+        },
+        {
+            "id": "kasse-luebeck",
+            "name": "Kasse Lüneburg (Arbeitsplatz)",
+            "workstation": "KASSE-LUENEBURG-01",
+            "server_side": False,
+            "branch": "4",
+            "target": {**ftp, "protocol": "sftp", "port": 2222, "password": None},
+            "clients": ["2"],
+            "document_types": ["BV"],
+            "format": "datev",
+            "time": "21:30",
+            "interval": {"kind": "monthly", "day": 31},
+        },
+    ]
+    for raw in configs:
+        svc.save_config(raw, catalog=catalog)  # as the form saves them (config.save)
 
 
-def _first_runs(ws: Workspace, started: threading.Event) -> None:
+def _first_runs(svc: Service, started: threading.Event) -> None:
     """Two runs right away so the live Protokoll shows a success and a failure."""
     started.wait(3.0)
     for cfg_id in ("stb-schroeder", "kanzlei-csv"):
         with contextlib.suppress(Exception):
-            run_config(
-                ws,
-                ws.get_config(cfg_id),
-                RunOptions(trigger="manual", force=True, attempts=1),
-            )
+            svc.run_now(cfg_id, force=True, trigger="manual")
 
 
 def quiet_servers(log_file: Path) -> None:
@@ -222,9 +214,11 @@ def _stop_on_hangup() -> None:
 def main(home: str | None) -> int:
     # Everything the demo writes (mails, logs, delivered files) is private like the data
     # directory: 0600 files, 0700 folders, also in the daemon and TUI it starts.
+    from engine.service import Service
+
     os.umask(0o077)
     root = Path(home) if home else Path(tempfile.mkdtemp(prefix="buchex-demo-"))
-    ws = Workspace(DataDir.open(root))
+    svc = Service.open(root)
     quiet_servers(root / "servers.log")
     ftp_root = root / "ftp-root"
     mail_dir = root / "mails"
@@ -234,7 +228,7 @@ def main(home: str | None) -> int:
     with ftp_server(ftp_root) as ftp_port, smtp_sink(mail_dir) as smtp_port:
         servers = DemoServers(ftp_port, ftp_root, smtp_port, mail_dir)
         print("Demo-Buchhaltung und Schnittstellen werden angelegt …")
-        prepare(ws, servers, today=dt.date.today())
+        prepare(svc, servers, today=dt.date.today())
         print(f"FTP-Server 127.0.0.1:{ftp_port} → {ftp_root}")
         print(f"SMTP-Sammler 127.0.0.1:{smtp_port} → {mail_dir}")
         env = {**os.environ, "BUCHEX_HOME": str(root)}
@@ -246,7 +240,7 @@ def main(home: str | None) -> int:
                 env=env,
             )
             started = threading.Event()
-            runner = threading.Thread(target=_first_runs, args=(ws, started), daemon=True)
+            runner = threading.Thread(target=_first_runs, args=(svc, started), daemon=True)
             runner.start()
             tui: subprocess.Popen[bytes] | None = None
             code = 1

@@ -20,12 +20,13 @@ Selection, per chosen client:
   journaled from then on, like the seed system's "new bookings" semantics. The watermark
   never moves back (a ledger whose numbers restarted lower sends nothing twice).
 
-Files, per client and kind (bookings, incoming, debtors, creditors): the format writer decides the
-split (DATEV: per fiscal year, again per calendar year, parts of at most 99,999 rows; CSV:
-one file). Rows stream from the ledger cursor into one temporary body file per (fiscal
-year, calendar year, part); a file's head needs Datum vom/bis, known only when its last row
-is in, so the head is written at the end and the body copied behind it. Memory stays flat:
-no list of bookings, only per-file counters and small caches.
+Files, per client and kind (bookings, incoming, debtors, creditors): the format decides the
+split. Its `FormatSpec.file_periods` maps a booking's document date to a period (what that
+means is the format's business; this module only groups by it) and its writer's `max_rows`
+cuts a period into parts. Rows stream from the ledger cursor into one temporary body file
+per (period, part); a file's head may need the dates of its first and last booking, known
+only when its last row is in, so the head is written at the end and the body copied behind
+it. Memory stays flat: no list of bookings, only per-file counters and small caches.
 
 Failure: a value no documented rule can mend is reported, the export goes on checking
 (writing nothing more) so that every offending journal number is collected, and then
@@ -48,14 +49,16 @@ import sys
 import tempfile
 from array import array
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from xxhash import xxh3_64_intdigest
 
+from engine.errors import ExportError
 from engine.formats import (
     KIND_LABELS,
     MASTER_DATA_KINDS,
@@ -65,12 +68,20 @@ from engine.formats import (
     FormatWriter,
     format_spec,
 )
-from engine.formats.datev import fiscal_year_start
-from engine.ledger import Booking, Catalog, Client, Partner, format_eur, format_int
+from engine.formats.builtin import DEFAULT_FORMAT
+from engine.ledger import (
+    OPTIONAL_BOOKING_FIELDS,
+    Booking,
+    Catalog,
+    Client,
+    Partner,
+    format_eur,
+    format_int,
+)
 
 if TYPE_CHECKING:
     from engine.config import ExportConfig
-    from engine.formats import RowWriter
+    from engine.formats import PeriodOf, RowWriter
     from engine.ledger import Ledger
 
 #: Warnings kept one by one; beyond that they are counted per field (memory stays flat even
@@ -161,14 +172,6 @@ class ExportResult:
         return not self.files
 
 
-class ExportError(Exception):
-    """The export cannot be written; German message. Nothing of the run is left in out_dir."""
-
-    def __init__(self, message: str, journal_nos: Iterable[int] = ()) -> None:
-        super().__init__(message)
-        self.journal_nos: tuple[int, ...] = tuple(journal_nos)
-
-
 # ---------------------------------------------------------------------------------------
 # The run record of one export: warnings and refusals
 # ---------------------------------------------------------------------------------------
@@ -241,7 +244,7 @@ class _Report:
 
 
 # ---------------------------------------------------------------------------------------
-# File planning: temporary bodies per (fiscal year, calendar year, part)
+# File planning: temporary bodies per (period, part)
 # ---------------------------------------------------------------------------------------
 
 
@@ -254,29 +257,26 @@ class _Part:
         "debit",
         "fh",
         "first",
-        "fiscal_year",
         "index",
         "jfrom",
         "jto",
-        "key",
         "keys",
         "last",
         "path",
+        "period",
         "rows",
         "writerow",
     )
 
     def __init__(
         self,
-        key: object,
-        fiscal_year: date | None,
+        period: Hashable | None,
         path: Path,
         fh: TextIO,
         writer: RowWriter,
         index: _Index | None,
     ) -> None:
-        self.key = key
-        self.fiscal_year = fiscal_year
+        self.period = period
         self.path = path
         self.fh = fh
         self.writerow = writer.writerow
@@ -338,11 +338,25 @@ def booking_json(booking: Booking) -> str:
     return json.dumps([v.isoformat() if isinstance(v, date) else v for v in booking])
 
 
-#: `%s` for the ten fields the ledger contract never leaves empty (checked on reading),
-#: `%r` for the five that may be NULL, so None stays apart from the text "None": one
-#: C-level format call per booking.
-_FINGERPRINT_FORMAT: Final = "\x1f".join(["%s"] * 10 + ["%r"] * 5)
+#: `%s` for each field the ledger contract never leaves empty (checked on reading), `%r`
+#: for each that may be NULL, so None stays apart from the text "None": one C-level format
+#: call per booking.
+_FINGERPRINT_FORMAT: Final = "\x1f".join(
+    "%r" if name in OPTIONAL_BOOKING_FIELDS else "%s" for name in Booking._fields
+)
 _SIGNED: Final = 1 << 63  # SQLite INTEGER is signed 64 bit
+#: The booking fields the export's hot loop reads, by name, fetched in one C call (a little
+#: faster than seven attribute reads).
+_TOTALS_FIELDS: Final = (
+    "journal_no",
+    "document_date",
+    "amount_cents",
+    "debit_credit",
+    "account",
+    "tax_key",
+    "partner_account",
+)
+_totals_fields: Final = itemgetter(*map(Booking._fields.index, _TOTALS_FIELDS))
 _SPILL_MASK: Final = (1 << 15) - 1  # index pairs go to disk every 32,768 rows
 
 
@@ -398,6 +412,7 @@ class _Files:
         staging: Path,
         indexed: bool = False,
         keep_above: int | None = None,
+        periods: PeriodOf | None = None,
     ):
         self.fmt = fmt
         self.kind: FileKind = kind
@@ -405,44 +420,42 @@ class _Files:
         self.staging = staging
         self.indexed = indexed
         self.keep_above = sys.maxsize if keep_above is None else keep_above
-        self.open: dict[object, _Part] = {}
-        self.done: dict[object, list[_Part]] = {}
+        #: the format's split by date (`FormatSpec.periods`); None: one period
+        self.periods = periods
+        self.open: dict[Hashable | None, _Part] = {}
+        self.done: dict[Hashable | None, list[_Part]] = {}
 
     def part_for(self, day: date) -> _Part:
         """The part the booking dated `day` goes to; opens or rolls over as needed."""
-        if self.fmt.split_by_year:
-            fiscal_year: date | None = fiscal_year_start(day, self.client.fiscal_year_start)
-            key: object = (fiscal_year, day.year)
-        else:
-            fiscal_year, key = None, None
-        part = self.open.get(key)
+        period = self.periods(day) if self.periods is not None else None
+        part = self.open.get(period)
         limit = self.fmt.max_rows
         if part is not None and (limit is None or part.rows < limit):
             return part
         if part is not None:  # full: close it, the next part takes over
             part.close()
-            self.done.setdefault(key, []).append(part)
-        part = self.open[key] = self.new_part(key, fiscal_year)
+            self.done.setdefault(period, []).append(part)
+        part = self.open[period] = self.new_part(period)
         return part
 
-    def new_part(self, key: object, fiscal_year: date | None) -> _Part:
+    def new_part(self, period: Hashable | None) -> _Part:
         fd, name = tempfile.mkstemp(suffix=".body", dir=self.staging)
         # Stays open while rows stream in; closed by part_for/close (or with staging).
         fh = open(  # noqa: SIM115
             fd, "w", encoding=self.fmt.encoding, newline="", buffering=_COPY_CHUNK
         )
         index = _Index(Path(name).with_suffix(".idx"), self.keep_above) if self.indexed else None
-        return _Part(key, fiscal_year, Path(name), fh, self.fmt.row_writer(fh), index)
+        return _Part(period, Path(name), fh, self.fmt.row_writer(fh), index)
 
     def close(self) -> list[_Pending]:
         """Close every body; name parts 1..n where a period needed more than one file."""
-        for key, part in self.open.items():
+        for period, part in self.open.items():
             part.close()
-            self.done.setdefault(key, []).append(part)
+            self.done.setdefault(period, []).append(part)
         self.open.clear()
         pending: list[_Pending] = []
-        for key in sorted(self.done, key=_sort_key):
-            parts = self.done[key]
+        for period in sorted(self.done, key=_sort_key):
+            parts = self.done[period]
             for number, part in enumerate(parts, start=1):
                 if not part.rows:  # opened but every row went elsewhere: nothing to deliver
                     part.path.unlink()
@@ -451,7 +464,7 @@ class _Files:
                     continue
                 info = FileInfo(
                     kind=self.kind,
-                    fiscal_year_start=part.fiscal_year,
+                    period=part.period,
                     date_from=part.first,
                     date_to=part.last,
                     part=number if len(parts) > 1 else None,
@@ -476,8 +489,9 @@ class _Files:
         return pending
 
 
-def _sort_key(key: object) -> tuple[Any, ...]:
-    return key if isinstance(key, tuple) else ()
+def _sort_key(period: Hashable | None) -> tuple[Any, ...]:
+    """Files in period order (periods are orderable; None is the only one when unsplit)."""
+    return () if period is None else (period,)
 
 
 def _write_bookings(
@@ -489,15 +503,15 @@ def _write_bookings(
     """Stream bookings into bodies. The hot loop of an export: keep it lean."""
     build = files.fmt.booking_row
     limit = files.fmt.max_rows or sys.maxsize
-    # The BU-Schlüssel as the file has it (a writer may drop one, e.g. on an Automatikkonto).
+    # The tax key as the file has it (a writer may drop one, e.g. on an Automatikkonto).
     key_column: int | None = getattr(files.fmt, "tax_key_column", None)
-    by_day: dict[date, _Part] = {}  # a day always maps to one key: skip recomputing it
+    by_day: dict[date, _Part] = {}  # a day always maps to one period: skip recomputing it
     try:
         for booking in bookings:
             row = build(booking, report)
             if row is None or report.refusals:
                 continue  # after the first refusal only check, so every problem is named
-            day = booking[5]
+            jn, day, cents, sh, acct, tax_key, partner = _totals_fields(booking)
             part = by_day.get(day)
             if part is None or part.rows >= limit:
                 part = by_day[day] = files.part_for(day)
@@ -505,13 +519,12 @@ def _write_bookings(
                 part.writerow(row)
             except UnicodeEncodeError as exc:  # the writer's encoding cannot hold a value
                 report.refuse(
-                    booking.journal_no,
+                    jn,
                     "Zeichensatz",
                     f"Zeichen {exc.object[exc.start : exc.end]!r} nicht in {exc.encoding}",
                 )
                 continue
             part.rows += 1
-            jn = booking[0]
             index = part.index
             if index is not None:  # for the journal: (journal number, fingerprint) pairs
                 pairs = index.values
@@ -525,15 +538,14 @@ def _write_bookings(
                 part.jfrom = jn
             if jn > part.jto:
                 part.jto = jn
-            account = part.accounts.get(booking[8])
+            account = part.accounts.get(acct)
             if account is None:
-                account = part.accounts[booking[8]] = [0, 0, 0]
-            tax = (row[key_column] if key_column is not None else booking[10]) or ""
+                account = part.accounts[acct] = [0, 0, 0]
+            tax = (row[key_column] if key_column is not None else tax_key) or ""
             key = part.keys.get(tax)
             if key is None:
                 key = part.keys[tax] = [0, 0, 0]
-            cents = booking[6]
-            if booking[7] == "S":
+            if sh == "S":
                 part.debit += cents
                 account[0] += cents
                 key[0] += cents
@@ -547,9 +559,8 @@ def _write_bookings(
                 part.first = day
             if day > part.last:
                 part.last = day
-            partner = booking[13]
             if partner is not None and partner not in first_use:
-                first_use[partner] = booking[0]
+                first_use[partner] = jn
     finally:
         pending = files.close()
     return pending
@@ -574,7 +585,7 @@ def _write_partners(
     rows = files.fmt.partner_rows(kind, chosen, first_use, report)
     if not rows or report.refusals:
         return []
-    part = files.new_part(None, None)
+    part = files.new_part(None)
     try:
         for row in rows:
             part.writerow(row)
@@ -722,6 +733,7 @@ def export(
                         if keep_values_window is not None
                         else None
                     ),
+                    periods=_spec(name).periods(client),
                 )
                 selection = {
                     "branch_id": cfg.branch or None,
@@ -904,7 +916,7 @@ def _clients(cfg: ExportConfig, catalog: Catalog) -> list[Client]:
 def _format_names(cfg: ExportConfig) -> dict[str, str]:
     """Format per kind of bookings; ExportError (German, naming the field) when a format is
     not installed or does not write the bookings it is chosen for."""
-    main = cfg.format or "datev"
+    main = cfg.format or DEFAULT_FORMAT
     incoming = cfg.incoming_format or main
     for label, name, kind in (
         ("Format", main, "bookings"),

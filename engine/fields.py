@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -96,6 +96,39 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """When a field applies: while the field at `path` has one of `values` (with `negate`:
+    none of them). Written with `only_if` / `unless`; asked through `applies`.
+
+    A field that does not apply is hidden in a form, dropped on save (`drop_inapplicable`)
+    and refused in an imported config file (`inapplicable_problems`). The controlling field
+    itself carries no condition (no chains)."""
+
+    path: str
+    values: frozenset[Any]
+    negate: bool = False
+
+    def holds(self, values: Mapping[str, Any]) -> bool:
+        if self.path not in values:
+            return True  # values without the controlling field (a partial form, a failed parse)
+        try:
+            hit = values[self.path] in self.values
+        except TypeError:  # an unhashable raw value is none of the (hashable) values
+            hit = False
+        return hit != self.negate
+
+
+def only_if(path: str, *values: Any) -> Condition:
+    """The field applies only while `path` has one of `values`."""
+    return Condition(path, frozenset(values))
+
+
+def unless(path: str, *values: Any) -> Condition:
+    """The field applies except while `path` has one of `values`."""
+    return Condition(path, frozenset(values), negate=True)
+
+
+@dataclass(frozen=True)
 class FieldSpec:
     label: str  # the German UI label users know from the seed document
     section: str  # form section (seed heading)
@@ -108,6 +141,7 @@ class FieldSpec:
     help: str = ""
     path: str = ""  # filled in by field_specs()
     default: Any = None
+    applies_when: Condition | None = None  # None: always applies
 
 
 def spec(
@@ -120,6 +154,7 @@ def spec(
     choices: tuple[tuple[str, str], ...] = (),
     catalog: str | None = None,
     help: str = "",
+    applies_when: Condition | None = None,
 ) -> dict[str, FieldSpec]:
     return {
         "spec": FieldSpec(
@@ -131,6 +166,7 @@ def spec(
             choices=choices,
             catalog=catalog,
             help=help,
+            applies_when=applies_when,
         )
     }
 
@@ -267,6 +303,87 @@ def _secret_value(
 
 def is_empty(value: Any) -> bool:
     return value is None or value == "" or (isinstance(value, list | tuple) and not value)
+
+
+# --- applicability: when a field applies (declared by `FieldSpec.applies_when`) -------------
+
+
+def applies(fs: FieldSpec, values: Mapping[str, Any]) -> bool:
+    """Does `fs` apply, i.e. is it shown, for the flat values {path: value}?
+
+    The one answer for every front end and for the model: raw form values (a choice's
+    value, a checkbox's bool) and parsed values give the same answer. A field whose
+    controlling field is not among `values` applies."""
+    return fs.applies_when is None or fs.applies_when.holds(values)
+
+
+def controlling_paths(specs: Iterable[FieldSpec]) -> frozenset[str]:
+    """The paths whose value decides whether another field applies (a form re-checks
+    visibility when one of them changes)."""
+    return frozenset(fs.applies_when.path for fs in specs if fs.applies_when is not None)
+
+
+def drop_inapplicable(specs: Sequence[FieldSpec], values: Mapping[str, Any]) -> dict[str, Any]:
+    """On save: every field that does not apply gets its default, so what is stored is
+    canonical (no time of day for "Stündlich", no second format without
+    Eingangsbuchungsexport). Decided on `values` as given, not on the result."""
+    out = dict(values)
+    for fs in specs:
+        if fs.path in out and not applies(fs, values):
+            out[fs.path] = fs.default
+    return out
+
+
+def is_unset(fs: FieldSpec, value: Any) -> bool:
+    """Empty or the field's default: what an inapplicable field may carry in a file."""
+    return is_empty(value) or value == fs.default
+
+
+def inapplicable_problems(
+    specs: Sequence[FieldSpec], values: Mapping[str, Any], failed: Collection[str] = ()
+) -> list[Problem]:
+    """On import: a value for a field that does not apply is refused, never silently
+    dropped; only an empty value or the default is accepted (what `config export` writes
+    for such a field). The message names the field's label and path and what it depends on.
+    Fields in `failed` (or depending on a field in `failed`) are skipped: their problem is
+    reported already."""
+    by_path = {fs.path: fs for fs in specs}
+    out: list[Problem] = []
+    for fs in specs:
+        cond = fs.applies_when
+        if cond is None or fs.path in failed or cond.path in failed or fs.path not in values:
+            continue
+        if applies(fs, values) or is_unset(fs, values[fs.path]):
+            continue
+        controller = by_path.get(cond.path)
+        what = controller.label if controller is not None else cond.path
+        out.append(
+            Problem(
+                fs.path,
+                fs.label,
+                f"{condition_text(cond, controller)} (Feld {quoted(fs.path)} hängt von "
+                f"{quoted(what)} ab, {quoted(cond.path)}); leer lassen oder weglassen",
+            )
+        )
+    return out
+
+
+def condition_text(cond: Condition, controller: FieldSpec | None) -> str:
+    """German: where a field is possible ("nur bei SFTP möglich", "nicht bei Stündlich
+    möglich", "nur möglich, wenn „Eingangsbuchungsexport“ gewählt ist")."""
+    if controller is not None and controller.kind == "bool" and cond.values <= {True, False}:
+        chosen = (True in cond.values) != cond.negate
+        return f"nur möglich, wenn „{controller.label}“ {'' if chosen else 'nicht '}gewählt ist"
+    labels = dict(controller.choices) if controller is not None else {}
+    order = list(labels)
+    shown = sorted((v for v in cond.values if v is not None), key=lambda v: _rank(order, v))
+    names = [labels.get(str(v), str(v)) for v in shown]
+    joined = " oder ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+    return f"{'nicht' if cond.negate else 'nur'} bei {joined} möglich"
+
+
+def _rank(order: list[str], value: Any) -> tuple[int, str]:
+    return (order.index(value) if value in order else len(order), str(value))
 
 
 # --- parsers: raw JSON/form value -> typed value; raise Invalid with a German reason ---------

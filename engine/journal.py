@@ -44,10 +44,10 @@ from typing import Any, Final
 
 from filelock import FileLock, Timeout
 
+from engine.errors import StoreError
 from engine.liveness import owner_alive
 from engine.paths import private_umask
 from engine.runs import RETENTION, RunBusy, RunRecord, RunSummary, owner_gone_reason
-from engine.store import StoreError
 
 SCHEMA_VERSION: Final = 1
 APPLICATION_ID: Final = 0x42434858  # "BCHX": a SQLite file of ours, not any database

@@ -33,6 +33,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import NullType
 
+from engine.errors import LedgerError
 from engine.paths import DataDir, private_umask
 
 SCHEMA_VERSION: Final = 1
@@ -175,10 +176,6 @@ BOOKINGS: Final = _table("bookings")
 PAGE_SIZE: Final = 5000
 
 
-class LedgerError(Exception):
-    """A ledger problem with a German message meant for the user."""
-
-
 @dataclass(frozen=True)
 class Client:
     id: str
@@ -252,6 +249,14 @@ class Booking(NamedTuple):
     payment_method: str | None
     partner_account: str | None
     cost_center: str | None
+
+
+#: The Booking fields that may be NULL (typed `… | None` above); the others the read side
+#: never leaves empty. For code that handles bookings by field name (export fingerprint,
+#: the DATEV writer's generated row builder).
+OPTIONAL_BOOKING_FIELDS: Final = frozenset(
+    name for name, hint in Booking.__annotations__.items() if "None" in str(hint)
+)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine.ledger import LedgerError
+from engine.errors import LedgerError
 
 if TYPE_CHECKING:
     from engine.ledger import Ledger

@@ -45,13 +45,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Final
 
-from engine.ledger import (
-    SCHEMA_INDEX_SQL,
-    SCHEMA_TABLES_SQL,
-    SCHEMA_VERSION,
-    LedgerError,
-    write_lock,
-)
+from engine.errors import LedgerError
+from engine.ledger import SCHEMA_INDEX_SQL, SCHEMA_TABLES_SQL, SCHEMA_VERSION, write_lock
 from engine.paths import private_umask
 
 DEFAULT_END: Final = date(2026, 3, 31)

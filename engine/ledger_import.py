@@ -40,7 +40,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from engine.ledger import BOOKING_COLUMNS, LedgerError, missing_ledger_message, write_lock
+from engine.errors import AlreadyImported, LedgerError
+from engine.ledger import BOOKING_COLUMNS, missing_ledger_message, write_lock
 
 REQUIRED: Final = (
     "client_id",
@@ -86,10 +87,6 @@ _INSERT = (
     f"INSERT INTO bookings ({', '.join(BOOKING_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in BOOKING_COLUMNS)})"
 )
-
-
-class AlreadyImported(LedgerError):
-    """The file's content was imported before (German message naming when and what)."""
 
 
 @dataclass(frozen=True)

@@ -22,24 +22,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Literal
 
+from engine.errors import MailError
 from engine.settings import SECURITY_CHOICES, SmtpSettings
 
 MASK = "********"
 
 Phase = Literal["connect", "tls", "login", "send"]
-
-
-class MailError(Exception):
-    """A mail could not be sent; `reason` is short German text for the UI and run record."""
-
-    def __init__(self, reason: str, detail: str | None = None) -> None:
-        self.reason = reason
-        self.detail = detail or None
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        return f"{self.reason} ({self.detail})" if self.detail else self.reason
 
 
 def parse_recipients(to: Iterable[str] | str) -> list[str]:

@@ -17,37 +17,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine import control
+from engine.clock import Now, inside_window, now_local
+from engine.errors import OutsideWindow, RedeliveryRefused
 from engine.liveness import own_start, this_host
 from engine.runner import (
     STEP_EXPORT,
-    Clock,
     Outgoing,
-    OutsideWindow,
     RunOptions,
     StepFailed,
     capped,
     control_file,
     format_warning,
-    now_local,
     outgoing_files,
     upload_all,
     with_retries,
 )
 from engine.runs import RunRecord, new_run_id
-from engine.schedule import inside_window
 from engine.transports.base import remote_folder
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
     from engine.export import ExportResult
-
-
-class RedeliveryRefused(Exception):
-    """A redelivery that cannot go out as asked; German message."""
-
-    def __init__(self, message: str, journal_nos: tuple[int, ...] = ()) -> None:
-        super().__init__(message)
-        self.journal_nos = journal_nos
 
 
 def redeliver(
@@ -57,7 +47,7 @@ def redeliver(
     *,
     current: bool = False,
     user: str = "",
-    clock: Clock = now_local,
+    clock: Now = now_local,
 ) -> RunRecord:
     """Deliver the bookings of a past delivered run again ("Nachlieferung", SPEC §3): rebuilt
     from the ledger, new file names marked as a redelivery, through the config's target.
@@ -67,8 +57,8 @@ def redeliver(
     redelivery naming the journal numbers, unless `current` (send today's values).
     Raises RedeliveryRefused, OutsideWindow (without `options.force`), NotFound, RunBusy."""
 
+    from engine.errors import LedgerError
     from engine.export import ExportError, export
-    from engine.ledger import LedgerError
 
     opts = options or RunOptions(trigger="redeliver")
     delivery = ws.runs.delivery(run_id)

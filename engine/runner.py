@@ -36,15 +36,15 @@ from zoneinfo import ZoneInfo
 from engine import control
 from engine.alerts import AlertState, RunOutcome, decide, deliver_alert
 from engine.changes import warning_line
-from engine.cipher import CipherError
+from engine.clock import Now, inside_window, now_local
 from engine.config import ExportConfig
+from engine.errors import CipherError, OutsideWindow, TransportError, Unfinished
 from engine.journal import BookingIndex, Change, ClientMark, Delivery, JournalError, PlannedFile
 from engine.liveness import own_start, this_host
 from engine.paths import local_problem
 from engine.runs import Interrupted, RunBusy, RunRecord, new_run_id, owner_gone_reason
-from engine.schedule import inside_window
 from engine.transports import make_transport
-from engine.transports.base import Transport, TransportError, remote_folder, temp_name
+from engine.transports.base import Transport, remote_folder, temp_name
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -53,8 +53,6 @@ if TYPE_CHECKING:
     from engine.export import ExportResult, ExportWarning, LookBack
 
 log = logging.getLogger("buchex.run")
-
-Clock = Callable[[], dt.datetime]
 
 MAX_RECORDED_WARNINGS = 100
 STEP_PREPARE = "Vorbereitung"
@@ -66,10 +64,6 @@ STEP_DELIVER = "Übertragung"
 FULL_CHECK_EVERY = dt.timedelta(days=1)
 
 _T = TypeVar("_T")
-
-
-class OutsideWindow(Exception):
-    """A manual run outside 06:00–22:00 needs an explicit confirmation (`--force`)."""
 
 
 @dataclass
@@ -93,16 +87,12 @@ class StepFailed(Exception):
         self.reason = reason
 
 
-def now_local() -> dt.datetime:
-    return dt.datetime.now().astimezone()
-
-
 def run_config(
     ws: Workspace,
     cfg: ExportConfig,
     options: RunOptions | None = None,
     *,
-    clock: Clock = now_local,
+    clock: Now = now_local,
 ) -> RunRecord:
     """Run `cfg` now and return its finished record (status ok / nothing / failed / skipped).
 
@@ -142,7 +132,7 @@ def _run_locked(
     cfg: ExportConfig,
     record: RunRecord,
     opts: RunOptions,
-    clock: Clock,
+    clock: Now,
     tz: ZoneInfo,
 ) -> RunRecord:
     _settle_dead_runs(ws, cfg, clock().astimezone(tz))
@@ -259,10 +249,6 @@ def _run_locked(
     return record
 
 
-class Unfinished(Exception):
-    """`export --commit` while a cut delivery waits for its reconcile."""
-
-
 def export_local(
     ws: Workspace,
     cfg: ExportConfig,
@@ -270,7 +256,7 @@ def export_local(
     *,
     commit: bool,
     warnings_file: Path | None = None,
-    clock: Clock = now_local,
+    clock: Now = now_local,
 ) -> ExportResult:
     """`buchex export`: the files a run would upload, written to `out`, with the same
     selection as a run (look-back included). `commit`: record them in the journal as
@@ -340,7 +326,7 @@ def _settle_dead_runs(ws: Workspace, cfg: ExportConfig, now: dt.datetime) -> Non
 
 
 def record_abort(
-    ws: Workspace, cfg: ExportConfig, record: RunRecord, reason: str, *, clock: Clock = now_local
+    ws: Workspace, cfg: ExportConfig, record: RunRecord, reason: str, *, clock: Now = now_local
 ) -> None:
     """End a run record that its process could not end (killed, cut by the daemon's stop):
     failed, the failure mail as for any failed run, one commit."""
@@ -499,7 +485,7 @@ def _reconcile(
     delivery: Delivery,
     record: RunRecord,
     opts: RunOptions,
-    clock: Clock,
+    clock: Now,
     tz: ZoneInfo,
 ) -> list[dict[str, object]]:
     """Complete the delivery a cut run planned: what arrived counts, the rest is sent now
@@ -643,8 +629,8 @@ def _export(
     """The run's files, and the delivered bookings of the look-back window that the ledger
     changed or deleted since (reported, never resent)."""
     from engine.changes import find_changes
+    from engine.errors import LedgerError
     from engine.export import ExportError, export
-    from engine.ledger import LedgerError
 
     try:
         with ws.ledger() as ledger:

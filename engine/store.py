@@ -23,14 +23,11 @@ from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
+from engine.errors import StoreError
 from engine.paths import write_atomic
 
 SCHEMA_VERSION = 1
 META = "_meta"
-
-
-class StoreError(Exception):
-    pass
 
 
 class _MemoryStorage(Storage):

@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 from tinydb import Query
 
 from engine.audit import AuditLog
-from engine.cipher import PREFIX, Cipher, CipherError, KeyMissing
+from engine.cipher import PREFIX, Cipher
+from engine.clock import resolve_tz
 from engine.config import (
     ExportConfig,
     changed_fields,
@@ -26,6 +27,7 @@ from engine.config import (
     parse_config,
     with_id,
 )
+from engine.errors import CipherError, KeyMissing, NotFound
 from engine.fields import (
     FieldSpec,
     Invalid,
@@ -39,7 +41,6 @@ from engine.fields import (
 )
 from engine.journal import Journal
 from engine.paths import DataDir
-from engine.schedule import resolve_tz
 from engine.settings import CHAIN_FIELDS, SMTP_FIELDS, ChainSettings, SmtpSettings
 from engine.store import Stamp, Store
 from engine.users import User, check_name, check_password, hash_password, verify_password
@@ -54,11 +55,9 @@ SETTINGS = "settings"
 USERS = "users"
 _STORE_ONLY = ("created_at", "updated_at")
 _SECTION_LABELS = {"smtp": "SMTP Postausgangsserver", "chain": "Einstellungen"}
+#: The audit action of a config file's import; such a save is strict (see `save_configs`).
+IMPORT = "config.import"
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-
-
-class NotFound(LookupError):
-    pass
 
 
 class Workspace:
@@ -215,17 +214,20 @@ class Workspace:
     def validate_configs(
         self, raws: Sequence[Mapping[str, Any]], catalog: Catalog | None = None
     ) -> list[ExportConfig]:
-        """Validate without saving; raises ValidationError naming each config's problems."""
+        """Validate config files without saving, as an import would (strict: a value for a
+        field that does not apply is refused); raises ValidationError naming each problem."""
         catalog = catalog if catalog is not None else self.catalog()
         with self.store.snapshot() as db:
             existing = {d["id"]: d for d in db.table(CONFIGS).all()}
-        return self._parse_all(raws, catalog, existing)
+        return self._parse_all(raws, catalog, existing, strict=True)
 
     def _parse_all(
         self,
         raws: Sequence[Mapping[str, Any]],
         catalog: Catalog,
         existing: Mapping[str, Mapping[str, Any]],
+        *,
+        strict: bool = False,
     ) -> list[ExportConfig]:
         parsed: list[ExportConfig] = []
         problems: list[Problem] = []
@@ -239,7 +241,13 @@ class Workspace:
                 seen_ids.add(cfg_id)
                 prev = self._load_config(existing[cfg_id]) if cfg_id in existing else None
                 parsed.append(
-                    parse_config(raw, catalog=catalog, previous=prev, decrypt=self._decrypt_input)
+                    parse_config(
+                        raw,
+                        catalog=catalog,
+                        previous=prev,
+                        decrypt=self._decrypt_input,
+                        strict=strict,
+                    )
                 )
             except ValidationError as exc:
                 problems.extend(Problem(p.path, prefix + p.label, p.message) for p in exc.problems)
@@ -254,13 +262,16 @@ class Workspace:
         action: str = "config.save",
         catalog: Catalog | None = None,
     ) -> list[ExportConfig]:
-        """Create or replace configs, all or nothing (an existing `id` is replaced)."""
+        """Create or replace configs, all or nothing (an existing `id` is replaced).
+
+        A form's save drops values of fields that do not apply; an import
+        (`action="config.import"`, a config file) refuses them (`parse_config(strict=True)`)."""
         catalog = catalog if catalog is not None else self.catalog()
         audit: list[tuple[str, list[str]]] = []
         with self.store.transaction() as db:
             table = db.table(CONFIGS)
             existing: dict[str, dict[str, Any]] = {d["id"]: dict(d) for d in table.all()}
-            configs = self._parse_all(raws, catalog, existing)
+            configs = self._parse_all(raws, catalog, existing, strict=action == IMPORT)
             saved: list[ExportConfig] = []
             now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
             for cfg in configs:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import sqlite3
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from tests.conftest import run_cli
 from tests.servers import FTPServer, paramiko_sftp_server
@@ -110,6 +114,29 @@ def test_unknown_sftp_host_key_needs_trust(demo_home: Path, tmp_path: Path) -> N
         assert run_cli(demo_home, "test", "stb").returncode == 0  # now known
 
 
+def audit_entries(home: Path, action: str) -> list[dict[str, Any]]:
+    lines = (home / "audit.log").read_text(encoding="utf-8").splitlines()
+    return [entry for entry in map(json.loads, lines) if entry["action"] == action]
+
+
+def test_trusting_a_host_key_is_audited(demo_home: Path, tmp_path: Path) -> None:
+    """`buchex test ID --trust SHA256:…` records who trusted which key for which config
+    (hostkey.trust), as the TUI's dialog does: the service layer writes it (issue 13)."""
+    with paramiko_sftp_server(tmp_path / "sftp") as server:
+        target = {"protocol": "sftp", "host": server.host, "port": server.port,
+                  "user": server.user, "password": server.password}  # fmt: skip
+        import_config(demo_home, tmp_path, base_config(target))
+        assert run_cli(demo_home, "test", "stb").returncode == 1  # unknown key: shown only
+        assert run_cli(demo_home, "test", "stb", "--trust").returncode == 2  # no fingerprint
+        assert audit_entries(demo_home, "hostkey.trust") == []
+        fingerprint = server.host_key.fingerprint
+        trusted = run_cli(demo_home, "test", "stb", "--trust", fingerprint)
+        assert trusted.returncode == 0, trusted.stdout
+    [entry] = audit_entries(demo_home, "hostkey.trust")
+    assert entry["config_id"] == "stb" and entry["detail"] == fingerprint
+    assert entry["actor"] and entry["ts"]
+
+
 def test_schedule_prints_due_times(demo_home: Path, tmp_path: Path, ftp: FTPServer) -> None:
     import_config(demo_home, tmp_path, ftp_config(ftp))
     run_cli(demo_home, "settings", "set", "--timezone", "Europe/Berlin")
@@ -152,3 +179,23 @@ def test_ledger_url_reaches_a_second_database(
     result = run_cli(demo_home, "export", "stb", "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     assert 0 < rows(result.stdout) <= 10
+
+
+def test_connection_test_folder_is_dated_in_the_configured_zone(
+    demo_home: Path, tmp_path: Path, ftp: FTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dated folder the connection test creates is today in the chain's time zone, not
+    the machine's: 26 hours apart, the two dates always differ (issue 13)."""
+    import_config(demo_home, tmp_path, ftp_config(ftp))
+    assert run_cli(demo_home, "settings", "set", "--timezone", "Etc/GMT+12").returncode == 0
+    monkeypatch.setenv("TZ", "Etc/GMT-14")  # the machine: UTC+14
+    zone = ZoneInfo("Etc/GMT+12")  # the chain: UTC-12
+    before = dt.datetime.now(zone).date()
+    result = run_cli(demo_home, "test", "stb")
+    after = dt.datetime.now(zone).date()
+    assert result.returncode == 0, result.stdout + result.stderr
+    folders = {p.name for p in ftp.root.iterdir() if p.is_dir()}
+    expected = {f"Automatischer_Buchhaltungsexport_{d.isoformat()}" for d in (before, after)}
+    assert len(folders) == 1 and folders <= expected, folders
+    local = dt.datetime.now(ZoneInfo("Etc/GMT-14")).date()
+    assert f"Automatischer_Buchhaltungsexport_{local.isoformat()}" not in folders

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -9,14 +11,30 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.config import FIELDS, ExportConfig, config_to_json, parse_config
-from engine.fields import Secret, ValidationError
+from engine.config import (
+    FIELDS,
+    FIELDS_BY_PATH,
+    ExportConfig,
+    Interval,
+    config_to_json,
+    describe_interval,
+    parse_config,
+)
+from engine.fields import (
+    Secret,
+    SecretMode,
+    ValidationError,
+    applies,
+    controlling_paths,
+    drop_inapplicable,
+    value_at,
+)
 from engine.ledger import Catalog
 
 
-def problems(raw: dict[str, Any], catalog: Catalog | None) -> list[str]:
+def problems(raw: dict[str, Any], catalog: Catalog | None, *, strict: bool = False) -> list[str]:
     with pytest.raises(ValidationError) as info:
-        parse_config(raw, catalog=catalog)
+        parse_config(raw, catalog=catalog, strict=strict)
     return [str(p) for p in info.value.problems]
 
 
@@ -172,7 +190,11 @@ def test_branch_must_belong_to_a_chosen_client(valid_raw: dict[str, Any], catalo
 
 def test_protocol_specific_fields(valid_raw: dict[str, Any], catalog: Catalog) -> None:
     valid_raw["target"]["key_file"] = "/etc/buchex/id_ed25519"
-    assert "Schlüsseldatei: nur bei SFTP möglich" in problems(valid_raw, catalog)
+    # A config file (strict) is refused; the message goes on to name the field's path.
+    found = problems(valid_raw, catalog, strict=True)
+    assert any(p.startswith("Schlüsseldatei: nur bei SFTP möglich") for p in found), found
+    # A save (a form) drops what does not apply.
+    assert parse_config(valid_raw, catalog=catalog).target.key_file is None
     valid_raw["target"]["protocol"] = "sftp"
     assert parse_config(valid_raw, catalog=catalog).target.key_file
 
@@ -203,6 +225,182 @@ def test_password_null_keeps_previous(valid_raw: dict[str, Any], catalog: Catalo
     assert parse_config(valid_raw, catalog=catalog, previous=previous).target.password
     valid_raw["target"]["password"] = ""
     assert parse_config(valid_raw, catalog=catalog, previous=previous).target.password is None
+
+
+# --- applicability: when a field applies, declared once on the field ---------------------
+
+#: Every conditional field: (controlling path, values where it applies, where it does not).
+CONDITIONAL: dict[str, tuple[str, list[Any], list[Any]]] = {
+    "target.key_file": ("target.protocol", ["sftp"], ["ftp", "ftps"]),
+    "target.tls_ca_file": ("target.protocol", ["ftps"], ["ftp", "sftp"]),
+    "target.tls_fingerprint": ("target.protocol", ["ftps"], ["ftp", "sftp"]),
+    "incoming_format": ("incoming_export", [True], [False]),
+    # None: no interval chosen yet in a form; the time shows
+    "time": ("interval.kind", ["daily", "weekly", "monthly", None], ["hourly"]),
+    "interval.every_minutes": ("interval.kind", ["hourly"], ["daily", "weekly", "monthly"]),
+    "interval.days": ("interval.kind", ["weekly"], ["hourly", "daily", "monthly"]),
+    "interval.day": ("interval.kind", ["monthly"], ["hourly", "daily", "weekly"]),
+}
+
+#: A value each conditional field may take where it applies (file form).
+SET_VALUES: dict[str, Any] = {
+    "target.key_file": "/etc/buchex/id_ed25519",
+    "target.tls_ca_file": "/etc/ssl/kanzlei-ca.pem",
+    "target.tls_fingerprint": "ab" * 32,
+    "incoming_format": "csv",
+    "time": "06:30",
+    "interval.every_minutes": 15,
+    "interval.days": ["mon"],
+    "interval.day": 15,
+}
+
+
+def _set_path(raw: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    for part in parents:
+        raw = raw.setdefault(part, {})
+    raw[leaf] = value
+
+
+def _not_applying(valid_raw: dict[str, Any], path: str) -> dict[str, Any]:
+    """valid_raw with `path` set while its controlling field says it does not apply (and
+    every field the chosen controller value needs filled)."""
+    controller, _, off = CONDITIONAL[path]
+    _set_path(valid_raw, controller, off[0])
+    if controller == "interval.kind":
+        valid_raw["interval"] = {"kind": off[0], **_KIND_NEEDS[off[0]]}
+        if off[0] == "hourly":
+            valid_raw["time"] = None
+    if controller == "incoming_export":
+        valid_raw["incoming_format"] = None
+    _set_path(valid_raw, path, SET_VALUES[path])
+    return valid_raw
+
+
+_KIND_NEEDS: dict[str, dict[str, Any]] = {
+    "hourly": {"every_minutes": 30},
+    "daily": {},
+    "weekly": {"days": ["tue"]},
+    "monthly": {"day": 1},
+}
+
+
+def test_conditions_are_declared_on_the_fields() -> None:
+    declared = {f.path: f.applies_when for f in FIELDS if f.applies_when is not None}
+    assert {p: c.path for p, c in declared.items()} == {p: c[0] for p, c in CONDITIONAL.items()}
+    # no chains: a controlling field applies always
+    assert all(FIELDS_BY_PATH[c.path].applies_when is None for c in declared.values())
+    assert controlling_paths(FIELDS) == {"target.protocol", "incoming_export", "interval.kind"}
+
+
+@pytest.mark.parametrize("path", list(CONDITIONAL))
+def test_applies_for_each_condition(path: str) -> None:
+    controller, on, off = CONDITIONAL[path]
+    fs = FIELDS_BY_PATH[path]
+    for value in on:
+        assert applies(fs, {controller: value}), (path, value)
+    for value in off:
+        assert not applies(fs, {controller: value}), (path, value)
+    assert applies(fs, {})  # without the controlling field (a partial form): shown
+
+
+def test_unconditional_fields_always_apply() -> None:
+    for fs in FIELDS:
+        if fs.path not in CONDITIONAL:
+            assert fs.applies_when is None
+            assert applies(fs, {"target.protocol": "ftp", "interval.kind": "hourly"})
+
+
+@pytest.mark.parametrize("path", list(CONDITIONAL))
+def test_a_save_drops_what_does_not_apply(
+    valid_raw: dict[str, Any], catalog: Catalog, path: str
+) -> None:
+    raw = _not_applying(valid_raw, path)
+    cfg = parse_config(raw, catalog=catalog)
+    assert value_at(cfg, path) == FIELDS_BY_PATH[path].default
+    # the drop on its own, on flat values
+    values = {f.path: value_at(cfg, f.path) for f in FIELDS}
+    values[path] = "x"
+    assert drop_inapplicable(FIELDS, values)[path] == FIELDS_BY_PATH[path].default
+
+
+@pytest.mark.parametrize("path", list(CONDITIONAL))
+def test_an_import_refuses_what_does_not_apply_naming_the_field(
+    valid_raw: dict[str, Any], catalog: Catalog, path: str
+) -> None:
+    raw = _not_applying(valid_raw, path)
+    controller = FIELDS_BY_PATH[CONDITIONAL[path][0]]
+    found = problems(raw, catalog, strict=True)
+    mine = [p for p in found if p.startswith(f"{FIELDS_BY_PATH[path].label}: ")]
+    assert len(found) == len(mine) == 1, found
+    message = mine[0]
+    assert f"„{path}“" in message and f"„{controller.path}“" in message, message
+    assert f"„{controller.label}“" in message, message
+    assert message.endswith("leer lassen oder weglassen"), message
+
+
+@pytest.mark.parametrize("path", list(CONDITIONAL))
+def test_an_import_accepts_an_empty_value_where_a_field_does_not_apply(
+    valid_raw: dict[str, Any], catalog: Catalog, path: str
+) -> None:
+    raw = _not_applying(valid_raw, path)
+    for empty in (None, "", [] if FIELDS_BY_PATH[path].kind == "multi" else None):
+        _set_path(raw, path, empty)
+        cfg = parse_config(raw, catalog=catalog, strict=True)
+        assert value_at(cfg, path) == FIELDS_BY_PATH[path].default
+
+
+def test_import_messages_say_what_a_field_depends_on(
+    valid_raw: dict[str, Any], catalog: Catalog
+) -> None:
+    expected = {
+        "target.key_file": "Schlüsseldatei: nur bei SFTP möglich (Feld „target.key_file“ "
+        "hängt von „SFTP verwenden“ ab, „target.protocol“); leer lassen oder weglassen",
+        "target.tls_ca_file": "CA-Datei: nur bei FTPS (explizites TLS) möglich",
+        "incoming_format": "Format (Eingangsbuchungen): nur möglich, wenn "
+        "„Eingangsbuchungsexport“ gewählt ist",
+        "time": "Ausführungszeit: nicht bei Stündlich möglich (Feld „time“ hängt von "
+        "„Intervall“ ab, „interval.kind“)",
+        "interval.days": "Wochentage: nur bei Wöchentlich an folgenden Tagen möglich",
+    }
+    for path, text in expected.items():
+        found = problems(_not_applying(copy.deepcopy(valid_raw), path), catalog, strict=True)
+        assert any(p.startswith(text) for p in found), (path, found)
+
+
+def test_strict_skips_fields_whose_controlling_field_is_invalid(
+    valid_raw: dict[str, Any], catalog: Catalog
+) -> None:
+    valid_raw["target"]["protocol"] = "scp"
+    valid_raw["target"]["key_file"] = "/etc/buchex/id_ed25519"
+    found = problems(valid_raw, catalog, strict=True)
+    assert [p.split(":")[0] for p in found] == ["SFTP verwenden"], found
+
+
+def test_interval_text_is_one_engine_function() -> None:
+    from engine.cli.config_cmds import _summary
+    from tui import formatting
+
+    assert formatting.describe_interval is describe_interval
+    cfg = parse_config(
+        {"interval": {"kind": "monthly", "day": 15}, "time": "07:00"}
+        | {k: v for k, v in _minimal().items() if k not in ("interval", "time")},
+        catalog=None,
+    )
+    assert describe_interval(cfg) == "monatl. am 15. 07:00"
+    assert _summary(cfg)["interval"] == "monatl. am 15. 07:00"  # `config list`, was "monatlich"
+    hourly = dataclasses.replace(cfg, time=None, interval=Interval("hourly", every_minutes=None))
+    assert describe_interval(hourly) == "stündlich"  # was "alle None Min." in the CLI
+
+
+def _minimal() -> dict[str, Any]:
+    return {
+        "name": "n",
+        "target": {"host": "h.example", "user": "u"},
+        "clients": ["1"],
+        "document_types": ["KR"],
+        "time": "06:30",
+    }
 
 
 # --- properties ---------------------------------------------------------------------------
@@ -293,3 +491,15 @@ valid_configs = st.fixed_dictionaries(
 def test_valid_configs_round_trip(raw: dict[str, Any]) -> None:
     cfg: ExportConfig = parse_config(raw, catalog=None)
     assert parse_config(config_to_json(cfg, secrets="clear"), catalog=None) == cfg
+
+
+@settings(max_examples=200)
+@given(valid_configs)
+def test_exported_configs_import_strictly_unchanged(raw: dict[str, Any]) -> None:
+    """`config export` writes null for what does not apply; a strict import takes it back."""
+    cfg: ExportConfig = parse_config(raw, catalog=None)  # a save: drops
+    modes: tuple[SecretMode, ...] = ("clear", "omit")
+    for secrets in modes:
+        exported = config_to_json(cfg, secrets=secrets)
+        again = parse_config(exported, catalog=None, previous=cfg, strict=True)
+        assert again == cfg

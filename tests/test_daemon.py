@@ -1,4 +1,7 @@
-"""The daemon as a real process, driven through hours of schedule by a clock file."""
+"""The daemon as a real process, driven through hours of schedule by a clock file.
+
+The process is `python -m tests.daemon_clock` (tests/daemon_clock.py): `buchex daemon` with a
+file clock injected; the production daemon reads no test clock."""
 
 from __future__ import annotations
 
@@ -41,11 +44,13 @@ def wait_until(check: Callable[[], Any], what: str, timeout: float = 20.0) -> An
 
 
 class DaemonProcess:
-    def __init__(self, home: Path, clock: Path, *args: str, env: dict[str, str] | None = None):
-        full_env = {**os.environ, "BUCHEX_CLOCK_FILE": str(clock), **(env or {})}
+    def __init__(self, home: Path, clock: Path, *args: str, stop_grace: float | None = None):
+        full_env = dict(os.environ)
         full_env.pop("JOURNAL_STREAM", None)
+        grace = [] if stop_grace is None else ["--stop-grace", str(stop_grace)]
+        entry = ["-m", "tests.daemon_clock", "--clock-file", str(clock), *grace]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine", "--home", str(home), "daemon", *args],
+            [sys.executable, *entry, "--home", str(home), "daemon", *args],
             cwd=ROOT,
             env=full_env,
             stdout=subprocess.PIPE,
@@ -138,13 +143,12 @@ def finished_runs(ws: Workspace, cfg_id: str) -> list[RunRecord]:
 def test_second_daemon_on_the_same_data_dir_exits_3(env: tuple[Workspace, Path]) -> None:
     ws, clock = env
     with daemon(ws, clock):
-        second = subprocess.run(
+        second = subprocess.run(  # the production entry point: `buchex daemon`
             [sys.executable, "-m", "engine", "--home", str(ws.data_dir.root), "daemon"],
             cwd=ROOT,
             capture_output=True,
             text=True,
             timeout=60,
-            env={**os.environ, "BUCHEX_CLOCK_FILE": str(clock)},
         )
         assert second.returncode == 3
         assert "gesperrt" in second.stderr
@@ -254,7 +258,7 @@ def test_sigterm_mid_upload_leaves_no_partial_final_file(
             "email": "buchhaltung@optik-mueller.example",
         }
         ws.save_config(raw)
-        d = DaemonProcess(ws.data_dir.root, clock, env={"BUCHEX_STOP_GRACE_S": "1"})
+        d = DaemonProcess(ws.data_dir.root, clock, stop_grace=1)
         d.wait_log("buchex-Daemon läuft")
         set_clock(clock, DAY.replace(minute=30, second=1))
         d.wait_log(r"Lauf für stb .*beginnt")
@@ -272,3 +276,29 @@ def test_sigterm_mid_upload_leaves_no_partial_final_file(
     assert ws.runs.watermarks("stb") == {}  # so the next run sends everything again
     state = json.loads((ws.data_dir.root / "daemon.json").read_text())
     assert state["last_tick"].startswith("2026-11-24T06:30")
+
+
+def test_housekeeping_runs_its_chores_on_schedule_and_replans_after_a_clock_jump(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The store poll and heartbeat use `schedule` (public API only); a wall clock set back
+    must not stall them, so a jump plans them anew from now."""
+    from engine.daemon import Housekeeping
+
+    calls: list[str] = []
+    chores = Housekeeping(
+        [(1.0, lambda: calls.append("poll")), (30.0, lambda: calls.append("beat"))]
+    )
+    assert 0.0 < chores.idle_seconds() <= 1.0
+    jobs = list(chores._jobs.get_jobs())
+    assert sorted(j.interval for j in jobs) == [1, 30]
+    for job in jobs:  # as if their time had come
+        job.next_run = job.next_run - dt.timedelta(seconds=31)
+    chores.run_pending()
+    assert sorted(calls) == ["beat", "poll"]
+    offset = chores._offset
+    monkeypatch.setattr(Housekeeping, "_wall_offset", staticmethod(lambda: offset - 3600))
+    chores.run_pending()  # the clock went back an hour
+    replanned = list(chores._jobs.get_jobs())
+    assert not set(map(id, replanned)) & set(map(id, jobs))
+    assert chores.idle_seconds() <= 1.0

@@ -6,6 +6,8 @@ import re
 from collections import Counter
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.formats import datev_spec as d
 from engine.formats.datev_spec import (
@@ -479,3 +481,72 @@ def test_shorten() -> None:
     # Transliterate first, then shorten: "ä" -> "ae" can push a text over the limit.
     mended, _ = transliterate("ä" * 60, BELEGFELD_CHARSET)
     assert len(mended) == 120
+
+
+# --- the writer's bindings: what goes into each Buchungsstapel column --------------------
+
+
+def test_the_bindings_bind_every_buchungsstapel_column_exactly_once() -> None:
+    bindings = d.BUCHUNGSSTAPEL_BINDINGS
+    assert len(bindings) == len(BS) == 125
+    assert [b.column for b in bindings] == names(BS)  # column order, one each
+    assert set(Counter(b.column for b in bindings).values()) == {1}
+    # The filled ones are declared once each (in the order the writer fills them); all
+    # others stay empty.
+    filled = d.BUCHUNGSSTAPEL_FILL_ORDER
+    assert len({b.column for b in filled}) == len(filled) == 18
+    assert [b for b in bindings if b.value != "empty"] == sorted(
+        filled, key=lambda b: column_index(BS, b.column)
+    )
+    assert all(b.mend == "fits" and not b.fields for b in bindings if b.value == "empty")
+
+
+def test_the_bindings_name_booking_fields_and_known_rules() -> None:
+    from typing import get_args
+
+    from engine.ledger import Booking
+
+    for binding in d.BUCHUNGSSTAPEL_BINDINGS:
+        assert set(binding.fields) <= set(Booking._fields), binding.column
+        assert binding.value in get_args(d.Value) and binding.mend in get_args(d.Mend)
+        assert bool(binding.constant) == (binding.value == "constant"), binding.column
+        assert bool(binding.refused) == (binding.mend == "refuse"), binding.column
+    # What buchex writes from the booking itself, by column.
+    source = {b.column: b.fields[:1] for b in d.BUCHUNGSSTAPEL_BINDINGS if b.fields}
+    assert source["Umsatz (ohne Soll/Haben-Kz)"] == ("amount_cents",)
+    assert source["Konto"] == ("account",)
+    assert source["Gegenkonto (ohne BU-Schlüssel)"] == ("contra_account",)
+    assert source["Belegfeld 1"] == ("document_no",)
+    assert source["Beleginfo - Inhalt 1"] == ("journal_no",)
+
+
+def test_a_column_cannot_be_bound_twice_or_unknown() -> None:
+    konto = d.Binding("Konto", "as_is", ("account",), "account")
+    with pytest.raises(ValueError, match="bound twice"):
+        d._bind(BS, (konto, konto))
+    with pytest.raises(ValueError, match="no such column"):
+        d._bind(BS, (d.Binding("Konto 2", "as_is", ("account",), "account"),))
+
+
+@pytest.mark.parametrize("column", [*BS, *DK, *HEADER_FIELDS], ids=lambda c: c.name)
+def test_acceptor_is_field_ok(column: Column) -> None:
+    accept = d.acceptor(column)
+    samples = [
+        "", "S", "H", "X", "0", "1", "12", "0,00", "119,00", "1000", "10001", "0703", "3112",
+        "RE-2025-0001", "RE 2025", "Müller", "Brille 👓", "a\x00b", "a\nb", "€", "x" * 61,
+        "x" * 400, "DE123456789", "EUR", "20250101", "Zeile\r", "1" * 14, "S\n",
+    ]  # fmt: skip
+    for value in samples:
+        assert (accept(value) is not None) == field_ok(column, value), repr(value)
+
+
+@given(
+    column=st.sampled_from([*BS, *DK, *HEADER_FIELDS]),
+    value=st.one_of(
+        st.text(alphabet="aZ09 ,.-/$%&*+_;\"'äßé€\x00\n\t👓中SHDE", max_size=70),
+        st.from_regex(r"[0-9]{1,14}(,[0-9]{2})?", fullmatch=True),
+        st.text(max_size=20),
+    ),
+)
+def test_acceptor_is_field_ok_for_any_text(column: Column, value: str) -> None:
+    assert (d.acceptor(column)(value) is not None) == field_ok(column, value)

@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 
 from engine.config import ExportConfig
+from engine.errors import OutsideWindow, RedeliveryRefused
 from engine.paths import DataDir
-from engine.redelivery import RedeliveryRefused, redeliver
-from engine.runner import OutsideWindow, RunOptions, run_config
+from engine.redelivery import redeliver
+from engine.runner import RunOptions, run_config
 from engine.workspace import Workspace
 from tests import datev_reader
 from tests.conftest import run_cli

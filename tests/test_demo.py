@@ -8,6 +8,7 @@ from pathlib import Path
 from engine.demo import DemoServers, ftp_server, prepare, smtp_sink
 from engine.paths import DataDir
 from engine.runner import RunOptions, run_config
+from engine.service import Service
 from engine.workspace import Workspace
 
 NOON = dt.datetime(2026, 11, 24, 12, 0).astimezone()
@@ -15,10 +16,11 @@ NOON = dt.datetime(2026, 11, 24, 12, 0).astimezone()
 
 def test_demo_data_runs_against_the_demo_servers(tmp_path: Path) -> None:
     ws = Workspace(DataDir.open(tmp_path / "home"))
+    svc = Service(ws)
     (ftp_root := tmp_path / "ftp").mkdir()
     (mails := tmp_path / "mails").mkdir()
     with ftp_server(ftp_root) as ftp_port, smtp_sink(mails) as smtp_port:
-        prepare(ws, DemoServers(ftp_port, ftp_root, smtp_port, mails), today=NOON.date())
+        prepare(svc, DemoServers(ftp_port, ftp_root, smtp_port, mails), today=NOON.date())
         configs = {c.id: c for c in ws.list_configs()}
         assert set(configs) == {"stb-schroeder", "wuerzburg-15min", "kanzlei-csv", "kasse-luebeck"}
         assert ws.chain_settings().admins_may_reveal_passwords
@@ -28,4 +30,4 @@ def test_demo_data_runs_against_the_demo_servers(tmp_path: Path) -> None:
     assert list((ftp_root / "kanzlei").glob("Automatischer_Buchhaltungsexport_*/EXTF_*.csv"))
     assert failed.status == "failed" and failed.step == "Anmelden"
     assert [p.name for p in mails.glob("*.eml")] == ["0001.eml"]  # the failure mail
-    prepare(ws, DemoServers(1, ftp_root, 2, mails), today=NOON.date())  # a second start works
+    prepare(svc, DemoServers(1, ftp_root, 2, mails), today=NOON.date())  # a second start works

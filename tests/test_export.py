@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+import csv
 import datetime as dt
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,9 @@ from engine.export import (
     export,
     format_file_table,
 )
-from engine.ledger import Booking, Ledger, create_schema
+from engine.formats import REGISTRY, FileInfo, FormatSpec
+from engine.formats.periods import FiscalPeriod, fiscal_and_calendar_year
+from engine.ledger import Booking, Client, Ledger, create_schema
 from engine.ledger_demo import generate
 from tests import datev_reader
 
@@ -564,3 +568,110 @@ def test_shared_client_numbers_get_the_consultant_in_the_name(tmp_path: Path) ->
     assert "EXTF_Buchungsstapel_29098-55003_20250303_20250306_20260401-063015.csv" in names
     assert "EXTF_Buchungsstapel_31245-55003_20251230_20251230_20260401-063015.csv" in names
     assert len(set(names)) == len(names)
+
+
+# --------------------------------------------------------------------------- the format boundary
+
+EXPORT_SOURCE = Path(__file__).resolve().parents[1] / "engine" / "export.py"
+
+
+def test_the_exporter_knows_no_format_rule_and_no_booking_positions() -> None:
+    """engine/export.py groups bookings by the period the format declares and reads them by
+    field name: it names no format, no fiscal-year rule, and indexes no booking tuple."""
+    source = EXPORT_SOURCE.read_text(encoding="utf-8")
+    for word in ("datev", "lexware", "fiscal", "wirtschaftsjahr", "ttmm"):
+        assert word not in source.lower(), word
+    tree = ast.parse(source)
+    modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    modules |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    # The registry and the built-in declarations (the default format's name), no writer.
+    assert {m for m in modules if m.startswith("engine.formats.")} == {"engine.formats.builtin"}
+    indexed = [
+        ast.unparse(n)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Subscript)
+        and isinstance(n.value, ast.Name)
+        and "booking" in n.value.id.lower()
+    ]
+    assert indexed == []
+
+
+class _DayFormat:
+    """A plug-in-like format with its own split: one file per document date."""
+
+    encoding = "utf-8"
+    max_rows = None
+
+    def __init__(self, *, mandant: str, **_: object) -> None:
+        self.mandant = mandant
+        self.periods: list[object] = []
+
+    def row_writer(self, fh: Any) -> Any:
+        return csv.writer(fh, lineterminator="\n")
+
+    def booking_row(self, booking: Booking, report: Any) -> list[Any]:
+        return [booking.journal_no, booking.document_date.isoformat()]
+
+    def partner_rows(self, *args: Any) -> list[list[Any]]:
+        raise AssertionError("kinds: no master data")
+
+    def file_name(self, info: FileInfo) -> str:
+        self.periods.append(info.period)
+        return f"tage_{self.mandant}_{info.kind}_{info.period}.csv"
+
+    def file_head(self, info: FileInfo) -> bytes:
+        return b"journal,date\n"
+
+
+def _by_day(client: Client) -> Callable[[dt.date], dt.date]:
+    return lambda day: day
+
+
+def test_a_format_declares_its_own_split(
+    small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = FormatSpec(name="tage", label="Tagesdateien (Test)", writer=_DayFormat,
+                      file_periods=_by_day)  # fmt: skip
+    monkeypatch.setitem(REGISTRY.formats, "tage", spec)
+    cfg = config(format="tage", incoming_format="tage", export_debtors=False)
+    result = run(small, tmp_path / "out", cfg)
+    assert [f.name for f in result.files] == [
+        "tage_55003_bookings_2025-03-03.csv",
+        "tage_55003_bookings_2025-03-04.csv",
+        "tage_55003_bookings_2025-03-05.csv",
+        "tage_55003_bookings_2025-03-06.csv",
+        "tage_55003_incoming_2025-03-07.csv",
+        "tage_10020_bookings_2025-12-30.csv",
+        "tage_10020_bookings_2026-01-02.csv",
+    ]
+    assert all(f.date_from == f.date_to for f in result.files)
+    assert [f.rows for f in result.files] == [2, 1, 1, 1, 1, 1, 2]
+    last = result.files[-1].path.read_text(encoding="utf-8").splitlines()
+    assert last == ["journal,date", "8,2026-01-02", "9,2026-01-02"]
+
+
+def test_the_period_rule_of_datev_and_lexware() -> None:
+    client = Client("2", "x", 31245, 10020, "07-01", 4, "SKR04", True)
+    for name in ("datev", "lexware"):
+        period = REGISTRY.formats[name].periods(client)
+        assert period is not None
+        assert period(dt.date(2025, 12, 30)) == FiscalPeriod(dt.date(2025, 7, 1), 2025)
+        assert period(dt.date(2026, 1, 2)) == FiscalPeriod(dt.date(2025, 7, 1), 2026)
+        assert period(dt.date(2026, 7, 1)) == FiscalPeriod(dt.date(2026, 7, 1), 2026)
+    for name in ("csv", "csv-rfc4180"):
+        assert REGISTRY.formats[name].periods(client) is None
+
+
+def test_a_writer_of_the_older_protocol_still_splits_by_year() -> None:
+    """Plug-ins written before `file_periods` said `split_by_year = True` on the writer."""
+
+    class Old(_DayFormat):
+        split_by_year = True
+
+    client = Client("2", "x", 31245, 10020, "07-01", 4, "SKR04", True)
+    period = FormatSpec(name="alt", label="Alt", writer=Old).periods(client)
+    assert period is not None
+    assert period(dt.date(2026, 1, 2)) == fiscal_and_calendar_year(client)(dt.date(2026, 1, 2))
+    info = FileInfo("bookings", period(dt.date(2026, 1, 2)), None, None, None, 1)
+    assert info.fiscal_year_start == dt.date(2025, 7, 1)
+    assert FormatSpec(name="neu", label="Neu", writer=_DayFormat).periods(client) is None

@@ -36,6 +36,7 @@ from engine.formats.datev import (
 )
 from engine.formats.datev_spec import HEADER_FIELDS, account_pattern, column_index, field_ok
 from engine.formats.lexware import LexwareFormat
+from engine.formats.periods import fiscal_and_calendar_year
 from engine.ledger import Booking, Branch, Catalog, Client, DocumentType, Partner, PaymentMethod
 from tests import datev_reader
 from tests.test_export import NOW, build_small_ledger, config, run
@@ -173,8 +174,8 @@ def test_debtor_header_leaves_the_period_empty() -> None:
 def _info(date_from: dt.date, date_to: dt.date, part: int | None = None) -> Any:
     from engine.formats import FileInfo
 
-    fy = fiscal_year_start(date_from, CLIENT.fiscal_year_start)
-    return FileInfo("bookings", fy, date_from, date_to, part, 1)
+    period = fiscal_and_calendar_year(CLIENT)(date_from)
+    return FileInfo("bookings", period, date_from, date_to, part, 1)
 
 
 def test_bezeichnung_is_short_and_plain() -> None:
@@ -232,6 +233,32 @@ def test_plain_booking() -> None:
     assert (got["Beleginfo - Art 1"], got["Beleginfo - Inhalt 1"]) == ("Journalnummer", "42")
     assert got["Beleginfo - Inhalt 2"] == "Kundenrechnung"
     assert got["Beleginfo - Inhalt 4"] == "Überweisung"
+
+
+def test_the_row_is_made_from_the_bindings() -> None:
+    """Every column the table binds gets a value, every other one stays empty."""
+    from engine.formats.datev_spec import BUCHUNGSSTAPEL_BINDINGS
+
+    row = writer().booking_row(booking(tax_key="9", contra_account="8200", cost_center="7"),
+                               Recorder())  # fmt: skip
+    assert row is not None
+    filled = {c.name for c, value in zip(BS, row, strict=True) if value != ""}
+    assert filled == {b.column for b in BUCHUNGSSTAPEL_BINDINGS if b.value != "empty"}
+    # Beleginfo - Art 4 is bound to the payment method: without one, both stay empty.
+    bare = writer().booking_row(booking(payment_method=None), Recorder())
+    assert bare is not None
+    assert fields(bare)["Beleginfo - Art 4"] == fields(bare)["Beleginfo - Inhalt 4"] == ""
+
+
+def test_the_row_builder_refuses_a_binding_it_cannot_write() -> None:
+    from engine.formats.datev import _row_source
+    from engine.formats.datev_spec import Binding
+
+    names = Booking._fields
+    with pytest.raises(ValueError, match="no rule writes ttmm with mend"):
+        _row_source([Binding("Konto", "ttmm", ("account",), "mend")], names, frozenset())
+    with pytest.raises(ValueError, match="has no field"):
+        _row_source([Binding("Konto", "as_is", ("konto",), "account")], names, frozenset())
 
 
 def test_quoting_via_csv_writer() -> None:

@@ -28,8 +28,9 @@ from hypothesis import strategies as st
 
 from engine.cli import main
 from engine.config import FIELDS, GROUP_LABELS, OWNER_LABEL
+from engine.errors import LedgerError
 from engine.export import ExportError, export
-from engine.ledger import CONTRACT, Ledger, LedgerError
+from engine.ledger import CONTRACT, Ledger
 from engine.ledger_demo import generate
 from tests.conftest import run_cli
 from tests.test_export import (
@@ -273,6 +274,63 @@ def test_a_sample_through_the_real_command(demo_home: Path, document: Any) -> No
         store.unlink()
     else:
         store.write_bytes(before)
+
+
+#: Values for fields that do not apply (BASE is FTP, weekly, no Eingangsbuchungsexport):
+#: refused by `config import` and `config validate`, naming the field, what it depends on.
+INAPPLICABLE: list[tuple[str, Any, str]] = [
+    ("target.key_file", "/etc/id_ed25519", "Schlüsseldatei: nur bei SFTP möglich (Feld „target"),
+    ("target.tls_fingerprint", "ab" * 32, "Zertifikat-Fingerabdruck: nur bei FTPS (explizites"),
+    ("incoming_format", "csv", "Format (Eingangsbuchungen): nur möglich, wenn „Eingangsbuch"),
+    ("interval.day", 3, "Tag des Monats: nur bei Tag des Monats möglich (Feld „interval.day“"),
+    ("interval.every_minutes", 15, "alle x Minuten: nur bei Stündlich möglich (Feld „interval"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"), INAPPLICABLE, ids=[c[0] for c in INAPPLICABLE]
+)
+def test_values_that_do_not_apply_are_refused_on_import(
+    demo_home: Path, path: str, value: Any, expected: str
+) -> None:
+    raw = json.loads(json.dumps(BASE))
+    _set(raw, path, value)
+    file = _write(demo_home, raw)
+    for command in ("validate", "import"):
+        code, _, err = _in_process(demo_home, "config", command, str(file))
+        assert code == 2 and err.startswith(expected), (command, err)
+        assert err.rstrip().endswith("leer lassen oder weglassen"), err
+        _check_problem_lines(err)
+    assert not (demo_home / "buchex.json").exists()
+    _set(raw, path, None)  # null: what `config export` writes for such a field
+    code, _, err = _in_process(demo_home, "config", "import", str(_write(demo_home, raw)))
+    assert code == 0, err
+
+
+def test_exported_configs_import_again_unchanged(demo_home: Path) -> None:
+    """Every interval kind, every protocol: `config export --all` imports again (strictly)
+    and exports the same."""
+    sftp = {"protocol": "sftp", "key_file": "/etc/id_ed25519", "port": 2222}
+    ftps = {"protocol": "ftps", "tls_fingerprint": "ab" * 32}
+    docs = [
+        {**BASE, "id": "w"},
+        {**BASE, "id": "h", "time": None, "interval": {"kind": "hourly", "every_minutes": 15}},
+        {**BASE, "id": "d", "interval": {"kind": "daily"}, "target": {**BASE["target"], **sftp}},
+        {**BASE, "id": "m", "interval": {"kind": "monthly", "day": 31},
+         "target": {**BASE["target"], **ftps}, "incoming_export": True, "incoming_format": "csv"},
+    ]  # fmt: skip
+    code, _, err = _in_process(demo_home, "config", "import", str(_write(demo_home, docs)))
+    assert code == 0, err
+    code, first, err = _in_process(demo_home, "config", "export", "--all")
+    assert code == 0, err
+    exported = json.loads(first)
+    assert {d["id"]: d["time"] for d in exported}["h"] is None  # written, as null
+    code, _, err = _in_process(
+        demo_home, "config", "import", str(_write(demo_home, exported, "again.json"))
+    )
+    assert code == 0, err
+    code, second, err = _in_process(demo_home, "config", "export", "--all")
+    assert code == 0 and second == first, err
 
 
 # --------------------------------------------------------------------------- ledger rows

@@ -12,13 +12,13 @@ from typing import Any
 from textual.app import App
 
 from engine.config import Target
+from engine.service import Service
 from engine.transports import HostKeyNotConfirmed, UnknownHostKey
 from engine.workspace import Workspace
 from tests.conftest import run_cli
 from tests.servers import SFTPServer, make_ssh_key, paramiko_sftp_server
 from tests.test_tui_support import pilot_test, until
 from tui.screens.hostkey import HostKeyDialog, HostKeyProblem, ask_host_key
-from tui.wiring import engine_hooks
 
 
 def sftp_config(server: SFTPServer) -> dict[str, Any]:
@@ -89,9 +89,9 @@ def test_tui_hook_trusts_only_the_confirmed_fingerprint(tmp_path: Path) -> None:
     with paramiko_sftp_server(tmp_path / "s") as server:
         ws.save_config(sftp_config(server))
         cfg = ws.get_config("stb")
-        hook = engine_hooks(ws).test_connection
+        hook = Service(ws).test_connection  # what the TUI's test calls (was tui.wiring's hook)
         assert hook is not None
-        [step] = list(hook(cfg, shown.fingerprint))
+        [step] = list(hook(cfg, trust=shown.fingerprint))
         error = getattr(step, "error", None)
         assert isinstance(error, HostKeyNotConfirmed)
         assert (error.confirmed, error.fingerprint) == (

@@ -11,14 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.ledger import (
-    CONTRACT,
-    Ledger,
-    LedgerError,
-    create_schema,
-    format_eur,
-    format_stats,
-)
+from engine.errors import LedgerError
+from engine.ledger import CONTRACT, Ledger, create_schema, format_eur, format_stats
 from engine.ledger_demo import ACCOUNTS, generate
 from engine.paths import DataDir
 

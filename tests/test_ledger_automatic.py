@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.errors import LedgerError
 from engine.export import ExportError
-from engine.ledger import Ledger, LedgerError
+from engine.ledger import Ledger
 from engine.ledger_automatic import own_automatic_accounts
 from tests.test_export import build_small_ledger, config, insert_booking, run
 

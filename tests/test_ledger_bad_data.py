@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
+from engine.errors import LedgerError
 from engine.export import ExportError, export
-from engine.ledger import CONTRACT, Ledger, LedgerError
+from engine.ledger import CONTRACT, Ledger
 from tests import datev_reader
 from tests.conftest import run_cli
 from tests.servers import FTPServer

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.ledger import Ledger, LedgerError
+from engine.errors import LedgerError
+from engine.ledger import Ledger
 from engine.ledger_demo import generate
 from engine.ledger_import import ImportProblem, format_problems, import_bookings
 

@@ -20,7 +20,8 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from engine.ledger import Ledger, LedgerError, format_stats
+from engine.errors import LedgerError
+from engine.ledger import Ledger, format_stats
 from engine.ledger_demo import generate
 from tests.conftest import run_cli
 from tests.pg_server import (

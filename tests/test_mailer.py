@@ -10,8 +10,9 @@ from contextlib import AbstractContextManager
 import pytest
 
 from engine.alerts import Mail, deliver_alert
+from engine.errors import MailError
 from engine.fields import Secret
-from engine.mailer import MailError, parse_recipients, send_mail, send_test_mail
+from engine.mailer import parse_recipients, send_mail, send_test_mail
 from engine.settings import SmtpSettings
 from tests.smtp_server import (
     CertAuthority,

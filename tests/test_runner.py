@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from engine.config import ExportConfig
+from engine.errors import OutsideWindow
 from engine.paths import DataDir
-from engine.runner import OutsideWindow, RunOptions, run_config
+from engine.runner import RunOptions, run_config
 from engine.workspace import Workspace
 from tests.servers import FTPServer, serve_ftp_handler
 from tests.smtp_server import RunningServer, smtp_server

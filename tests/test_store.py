@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.store import Store, StoreError
+from engine.errors import StoreError
+from engine.store import Store
 from tests.conftest import ROOT
 
 

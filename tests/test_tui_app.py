@@ -16,6 +16,8 @@ from textual.widgets import Input
 from engine.config import FIELDS, ExportConfig
 from engine.ledger import Catalog
 from engine.paths import DataDir
+from engine.runs import RunRecord, RunSummary
+from engine.service import Service
 from engine.workspace import Workspace
 from tests.conftest import ROOT
 from tests.test_tui_support import (
@@ -31,6 +33,7 @@ from tests.test_tui_support import (
     make_workspace,
     open_editor,
     open_form,
+    palette_titles,
     pilot_test,
     seed_configs,
     settle,
@@ -38,7 +41,6 @@ from tests.test_tui_support import (
     until,
 )
 from tui.app import BuchexApp
-from tui.hooks import Hooks
 from tui.screens.configs import ConfigListScreen
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.editor import EditorScreen
@@ -97,7 +99,7 @@ def text_row(form: Any, path: str) -> TextRow:
 
 @pilot_test
 async def test_a_valid_config_is_created_and_saved(ws: Workspace) -> None:
-    app = BuchexApp(ws, actor=ADMIN)
+    app = BuchexApp(Service(ws, actor=ADMIN))
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
         screen, form = await open_editor(pilot)
@@ -140,7 +142,7 @@ async def test_a_valid_config_is_created_and_saved(ws: Workspace) -> None:
 
 @pilot_test
 async def test_invalid_input_is_blocked_with_the_models_message(ws: Workspace) -> None:
-    app = BuchexApp(ws)
+    app = BuchexApp(Service(ws))
     notes = Notes(app)
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
@@ -175,7 +177,7 @@ async def test_invalid_input_is_blocked_with_the_models_message(ws: Workspace) -
 
 @pilot_test
 async def test_empty_required_name_is_refused(seeded: Workspace) -> None:
-    app = BuchexApp(seeded)
+    app = BuchexApp(Service(seeded))
     notes = Notes(app)
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
@@ -195,7 +197,7 @@ async def test_empty_required_name_is_refused(seeded: Workspace) -> None:
 
 @pilot_test
 async def test_filter_text_narrows_the_rows(seeded: Workspace) -> None:
-    app = BuchexApp(seeded)
+    app = BuchexApp(Service(seeded))
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded_list(pilot)
         assert sorted(screen.shown_ids()) == ["stb-schroeder", "weiss-monatlich", "wuerzburg-kasse"]
@@ -218,7 +220,7 @@ async def test_filter_text_narrows_the_rows(seeded: Workspace) -> None:
 
 @pilot_test
 async def test_workstation_checkbox_shows_only_bound_configs(seeded: Workspace) -> None:
-    app = BuchexApp(seeded)
+    app = BuchexApp(Service(seeded))
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded_list(pilot)
         await pilot.click("#with-workstation")
@@ -238,18 +240,22 @@ async def test_workstation_checkbox_shows_only_bound_configs(seeded: Workspace) 
 @pilot_test
 async def test_list_columns(seeded: Workspace) -> None:
     due = dt.datetime(2026, 11, 21, 6, 30, tzinfo=dt.UTC)
-    hooks = Hooks(
-        next_due=lambda cfg: due if cfg.id == "stb-schroeder" else None,
-        last_run=lambda cfg_id: (
-            ("OK", due - dt.timedelta(days=1)) if cfg_id == "stb-schroeder" else None
-        ),
-    )
+
+    class Answers(Service):
+        def next_due(self, cfg: ExportConfig) -> dt.datetime | None:
+            return due if cfg.id == "stb-schroeder" else None
+
+        def last_run(self, cfg_id: str) -> RunSummary | None:
+            if cfg_id != "stb-schroeder":
+                return None
+            when = (due - dt.timedelta(days=1)).isoformat()
+            return RunSummary("r1", "OK", started_at=when, finished_at=when)
 
     class Clock:
         def now(self) -> dt.datetime:
             return dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 
-    app = BuchexApp(seeded, hooks=hooks, clock=Clock())
+    app = BuchexApp(Answers(seeded, clock=Clock()))
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded_list(pilot)
         table = screen.query_one(ConfigTable)
@@ -274,15 +280,16 @@ async def test_rows_come_first_and_the_slow_cells_follow(seeded: Workspace) -> N
     release = threading.Event()
     due = dt.datetime(2026, 11, 21, 6, 30, tzinfo=dt.UTC)
 
-    def next_due(cfg: ExportConfig) -> dt.datetime:
-        assert release.wait(10), "the test never released the schedule"
-        return due
+    class SlowSchedule(Service):
+        def next_due(self, cfg: ExportConfig) -> dt.datetime:
+            assert release.wait(10), "the test never released the schedule"
+            return due
 
     class Clock:
         def now(self) -> dt.datetime:
             return dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 
-    app = BuchexApp(seeded, hooks=Hooks(next_due=next_due), clock=Clock())
+    app = BuchexApp(SlowSchedule(seeded, clock=Clock()))
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         assert isinstance(screen, ConfigListScreen)
@@ -326,7 +333,12 @@ class SlowLedgerWorkspace(Workspace):
 async def test_branch_names_follow_when_the_ledger_answers(seeded: Workspace) -> None:
     ws = SlowLedgerWorkspace(seeded.data_dir)
     due = dt.datetime(2026, 11, 21, 6, 30, tzinfo=dt.UTC)
-    app = BuchexApp(ws, hooks=Hooks(next_due=lambda cfg: due), clock=FixedClock(due))
+
+    class Fixed(Service):
+        def next_due(self, cfg: ExportConfig) -> dt.datetime:
+            return due
+
+    app = BuchexApp(Fixed(ws, clock=FixedClock(due)))
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         assert isinstance(screen, ConfigListScreen)
@@ -345,7 +357,7 @@ async def test_branch_names_follow_when_the_ledger_answers(seeded: Workspace) ->
 
 @pilot_test
 async def test_delete_asks_first(seeded: Workspace) -> None:
-    app = BuchexApp(seeded)
+    app = BuchexApp(Service(seeded))
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded_list(pilot)
         await select_row(pilot, "weiss-monatlich")
@@ -368,7 +380,7 @@ async def test_delete_asks_first(seeded: Workspace) -> None:
 @pilot_test
 async def test_list_follows_changes_from_another_workspace(seeded: Workspace) -> None:
     other = Workspace(DataDir.open(seeded.data_dir.root))  # as another process would
-    app = BuchexApp(seeded)
+    app = BuchexApp(Service(seeded))
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded_list(pilot)
         other.save_config(demo_raw("von-aussen", name="Von außen angelegt"))
@@ -385,39 +397,28 @@ async def test_list_follows_changes_from_another_workspace(seeded: Workspace) ->
 
 
 @pilot_test
-async def test_run_now_and_test_without_hooks_say_not_yet(seeded: Workspace) -> None:
-    app = BuchexApp(seeded)
-    notes = Notes(app)
-    async with app.run_test(size=SIZE) as pilot:
-        await loaded_list(pilot)
-        await pilot.press("r")
-        await pilot.press("t")
-        await pilot.pause()
-        assert [m for m, _ in notes.messages] == [
-            "„Jetzt ausführen“ ist noch nicht verfügbar.",
-            "Der Verbindungstest ist noch nicht verfügbar.",
-        ]
-
-
-@pilot_test
 async def test_run_now_and_test_call_the_hooks(seeded: Workspace) -> None:
     ran: list[tuple[str, bool]] = []
     tested: list[ExportConfig] = []
 
-    def run_now(cfg_id: str, force: bool) -> str:
-        ran.append((cfg_id, force))
-        return "3 Buchungen exportiert"
+    class Fake(Service):
+        def run_now(self, cfg_id: str, *, force: bool = False, trigger: str = "x") -> RunRecord:
+            ran.append((cfg_id, force))
+            # A status the UI does not know is shown as is: "„Name“: <status>."
+            return RunRecord("r1", cfg_id, "Steuerbüro Schröder", trigger, "2026-11-20T12:00",
+                             status="3 Buchungen exportiert")  # fmt: skip
 
-    def test_connection(cfg: ExportConfig, trust: str | None = None) -> Iterator[object]:
-        tested.append(cfg)
-        yield "Verbinden mit ftp.kanzlei.example:21"
-        yield type("Step", (), {"ok": True, "step": "Anmelden", "message": "ok"})()
-        yield type("Step", (), {"ok": False, "step": "Verzeichnis", "message": "keine Rechte"})()
+        def test_connection(self, cfg: ExportConfig, *, trust: str | None = None) -> Iterator[Any]:
+            tested.append(cfg)
+            yield "Verbinden mit ftp.kanzlei.example:21"
+            yield type("Step", (), {"ok": True, "step": "Anmelden", "message": "ok"})()
+            yield type(
+                "Step", (), {"ok": False, "step": "Verzeichnis", "message": "keine Rechte"}
+            )()
 
     # Midday: inside 06:00–22:00 the run starts without a question (and without force).
     midday = FixedClock(dt.datetime(2026, 11, 20, 12, 0).astimezone())
-    hooks = Hooks(run_now=run_now, test_connection=test_connection)
-    app = BuchexApp(seeded, hooks=hooks, clock=midday)
+    app = BuchexApp(Fake(seeded, clock=midday))
     notes = Notes(app)
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
@@ -445,7 +446,7 @@ async def test_run_now_and_test_call_the_hooks(seeded: Workspace) -> None:
 
 @pilot_test
 async def test_leaving_with_unsaved_changes_asks(seeded: Workspace) -> None:
-    app = BuchexApp(seeded)
+    app = BuchexApp(Service(seeded))
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
         await select_row(pilot, "stb-schroeder")
@@ -472,7 +473,7 @@ async def test_leaving_with_unsaved_changes_asks(seeded: Workspace) -> None:
 
 @pilot_test
 async def test_tab_walks_every_field_in_declaration_order(seeded: Workspace) -> None:
-    app = BuchexApp(seeded)
+    app = BuchexApp(Service(seeded))
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
         walked: dict[str, list[str]] = {}
@@ -505,7 +506,7 @@ async def test_tab_walks_every_field_in_declaration_order(seeded: Workspace) -> 
 
 @pilot_test
 async def test_visibility_follows_protocol_interval_and_incoming(ws: Workspace) -> None:
-    app = BuchexApp(ws)
+    app = BuchexApp(Service(ws))
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
         _, form = await open_editor(pilot)
@@ -540,7 +541,7 @@ async def test_visibility_follows_protocol_interval_and_incoming(ws: Workspace) 
 
 @pilot_test
 async def test_password_is_kept_cleared_or_replaced(seeded: Workspace) -> None:
-    app = BuchexApp(seeded)
+    app = BuchexApp(Service(seeded))
 
     def stored() -> str | None:
         pw = seeded.get_config("stb-schroeder").target.password
@@ -584,7 +585,7 @@ async def test_password_is_kept_cleared_or_replaced(seeded: Workspace) -> None:
 
 @pilot_test
 async def test_duplicate_copies_everything_but_the_id(seeded: Workspace) -> None:
-    app = BuchexApp(seeded)
+    app = BuchexApp(Service(seeded))
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
         await select_row(pilot, "stb-schroeder")
@@ -604,15 +605,16 @@ async def test_editor_tests_call_the_hooks(seeded: Workspace) -> None:
     mails: list[str] = []
     tested: list[ExportConfig] = []
 
-    def test_connection(cfg: ExportConfig, trust: str | None = None) -> Iterator[object]:
-        tested.append(cfg)
-        yield type("Step", (), {"ok": True, "step": "Verbinden", "message": "ok"})()
+    class Fake(Service):
+        def test_connection(self, cfg: ExportConfig, *, trust: str | None = None) -> Iterator[Any]:
+            tested.append(cfg)
+            yield type("Step", (), {"ok": True, "step": "Verbinden", "message": "ok"})()
 
-    def send_test_mail(address: str) -> None:
-        mails.append(address)
+        def send_test_mail(self, address: str, smtp: Any = None) -> str:
+            mails.append(address)
+            return f"Test-E-Mail an {address} gesendet"
 
-    hooks = Hooks(test_connection=test_connection, send_test_mail=send_test_mail)
-    app = BuchexApp(seeded, hooks=hooks)
+    app = BuchexApp(Fake(seeded))
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
         await select_row(pilot, "stb-schroeder")
@@ -659,7 +661,7 @@ async def press_eye(pilot: Any) -> SecretRow:
 async def test_eye_refused_for_a_non_admin(seeded: Workspace) -> None:
     add_users(seeded)
     set_reveal_option(seeded, True)
-    app = BuchexApp(seeded, actor=CLERK)
+    app = BuchexApp(Service(seeded, actor=CLERK))
     notes = Notes(app)
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
@@ -678,7 +680,7 @@ async def test_eye_refused_for_a_non_admin(seeded: Workspace) -> None:
 @pilot_test
 async def test_eye_refused_when_the_chain_option_is_off(seeded: Workspace) -> None:
     add_users(seeded)
-    app = BuchexApp(seeded, actor=ADMIN)
+    app = BuchexApp(Service(seeded, actor=ADMIN))
     notes = Notes(app)
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
@@ -695,7 +697,7 @@ async def test_eye_refused_when_the_chain_option_is_off(seeded: Workspace) -> No
 @pilot_test
 async def test_eye_refused_for_an_unknown_login(seeded: Workspace) -> None:
     set_reveal_option(seeded, True)
-    app = BuchexApp(seeded, actor="fremd")
+    app = BuchexApp(Service(seeded, actor="fremd"))
     notes = Notes(app)
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
@@ -709,7 +711,7 @@ async def test_eye_refused_for_an_unknown_login(seeded: Workspace) -> None:
 async def test_eye_wrong_then_right_password(seeded: Workspace) -> None:
     add_users(seeded)
     set_reveal_option(seeded, True)
-    app = BuchexApp(seeded, actor=ADMIN)
+    app = BuchexApp(Service(seeded, actor=ADMIN))
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
         await select_row(pilot, "stb-schroeder")
@@ -744,7 +746,7 @@ async def test_eye_on_the_smtp_password(ws: Workspace) -> None:
     ws.save_smtp_settings(
         {"host": "mail.example", "sender": "buchex@example.org", "password": "Smtp-Geheim-1"}
     )
-    app = BuchexApp(ws, actor=ADMIN)
+    app = BuchexApp(Service(ws, actor=ADMIN))
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
         _screen, form = await open_form(pilot, "m", SmtpScreen)
@@ -764,7 +766,7 @@ async def test_eye_on_the_smtp_password(ws: Workspace) -> None:
 
 @pilot_test
 async def test_smtp_settings_are_saved(ws: Workspace) -> None:
-    app = BuchexApp(ws)
+    app = BuchexApp(Service(ws))
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
         _screen, form = await open_form(pilot, "m", SmtpScreen)
@@ -789,7 +791,7 @@ async def test_smtp_settings_are_saved(ws: Workspace) -> None:
 
 @pilot_test
 async def test_security_settings_are_saved_and_validated(ws: Workspace) -> None:
-    app = BuchexApp(ws)
+    app = BuchexApp(Service(ws))
     notes = Notes(app)
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
@@ -812,7 +814,7 @@ async def test_security_settings_are_saved_and_validated(ws: Workspace) -> None:
 
 @pilot_test
 async def test_protocol_and_command_palette(ws: Workspace) -> None:
-    app = BuchexApp(ws)
+    app = BuchexApp(Service(ws))
     async with app.run_test(size=SIZE) as pilot:
         await loaded_list(pilot)
         await pilot.press("p")
@@ -825,7 +827,7 @@ async def test_protocol_and_command_palette(ws: Workspace) -> None:
         assert str(label.render()).startswith("Noch keine Läufe")
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, ConfigListScreen))
-        titles = [c.title for c in app.get_system_commands(app.screen)]
+        titles = palette_titles(app.screen)
         assert {"Neue Schnittstelle", "SMTP Postausgangsserver", "Sicherheit", "Protokoll"} <= set(
             titles
         )
@@ -838,8 +840,52 @@ async def test_protocol_and_command_palette(ws: Workspace) -> None:
 
 
 @pilot_test
+async def test_named_screens_switch_stack_and_open_fresh(ws: Workspace) -> None:
+    """SMTP, Sicherheit and Protokoll are opened by name: from one of them another one
+    replaces it, unless it holds unsaved changes; each opens fresh."""
+    app = BuchexApp(Service(ws))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded_list(pilot)
+        smtp, _ = await open_form(pilot, "m", SmtpScreen)
+        assert app.get_screen("smtp") is smtp
+        app.action_open("security")
+        await until(pilot, lambda: isinstance(app.screen, SecurityScreen) and app.screen.form)
+        assert len(app.screen_stack) == 2 and not app.is_screen_installed("smtp")
+        security = app.screen
+        assert isinstance(security, SecurityScreen) and security.form is not None
+        await fill(pilot, text_row(security.form, "timezone").input, "Europe/Berlin")
+        app.action_open("protocol")  # unsaved changes: stacked on top, not replaced
+        await until(pilot, lambda: isinstance(app.screen, ProtocolScreen) and app.screen.loaded)
+        assert app.screen_stack[1:] == [security, app.screen]
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is security)
+        assert text_row(security.form, "timezone").input.value == "Europe/Berlin"
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.click("#confirm")  # discard
+        await until(pilot, lambda: isinstance(app.screen, ConfigListScreen))
+        again, form = await open_form(pilot, "s", SecurityScreen)
+        assert again is not security and text_row(form, "timezone").input.value == ""
+
+
+@pilot_test
+async def test_a_screens_own_palette_entries(seeded: Workspace) -> None:
+    app = BuchexApp(Service(seeded))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded_list(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Neue Schnittstelle")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, EditorScreen), "the list's entry")
+        assert "Speichern" in palette_titles(app.screen)
+        assert "Neue Schnittstelle" not in palette_titles(app.screen)
+
+
+@pilot_test
 async def test_mouse_click_moves_the_cursor_and_a_second_click_opens(seeded: Workspace) -> None:
-    app = BuchexApp(seeded)
+    app = BuchexApp(Service(seeded))
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded_list(pilot)
         table = screen.query_one(ConfigTable)

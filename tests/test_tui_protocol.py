@@ -1,8 +1,8 @@
 """The Protokoll (live run log), manual runs outside the window, and SFTP host keys in the TUI.
 
-Pilot tests on a real data directory with the engine's hooks (`tui.wiring.engine_hooks`)
-against local servers (pyftpdlib, a paramiko SFTP server). Runs written by other processes
-must appear without a key press: every wait polls the screen with a deadline.
+Pilot tests on a real data directory with the engine's `Service` against local servers
+(pyftpdlib, a paramiko SFTP server). Runs written by other processes must appear without a
+key press: every wait polls the screen with a deadline.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from textual.widgets import Button, Checkbox, Select
 from engine.config import ExportConfig
 from engine.paths import DataDir
 from engine.runs import RunRecord
+from engine.service import Service
 from engine.transports import ChangedHostKey, KnownHosts, StepResult, UnknownHostKey
 from engine.workspace import Workspace
 from tests.conftest import ROOT
@@ -39,7 +40,6 @@ from tests.test_tui_support import (
     until,
 )
 from tui.app import BuchexApp
-from tui.hooks import Hooks
 from tui.screens.configs import ConfigListScreen
 from tui.screens.editor import EditorScreen
 from tui.screens.hostkey import HostKeyDialog, HostKeyTestDialog
@@ -57,7 +57,6 @@ from tui.screens.protocol import (
 )
 from tui.widgets.config_table import ConfigTable
 from tui.widgets.step_log import StepLog
-from tui.wiring import engine_hooks
 
 SIZE = (120, 40)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -353,7 +352,7 @@ async def test_a_run_by_another_process_appears_without_a_key_press(
     ws: Workspace, ftp: FTPServer
 ) -> None:
     ws.save_config(ftp_raw(ftp))
-    app = BuchexApp(ws, clock=FixedClock(NOW), hooks=engine_hooks(ws, clock=FixedClock(NOW)))
+    app = BuchexApp(Service(ws, clock=FixedClock(NOW)))
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_protocol(pilot)
         assert screen.shown_ids() == []
@@ -419,7 +418,7 @@ RUN_IN_CHILD = """
 
 @pilot_test
 async def test_a_running_run_turns_into_its_result_live(seeded: Workspace) -> None:
-    app = BuchexApp(seeded, clock=FixedClock(NOW))
+    app = BuchexApp(Service(seeded, clock=FixedClock(NOW)))
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_protocol(pilot)
         table = screen.query_one(RunTable)
@@ -447,7 +446,7 @@ async def test_quick_successive_changes_all_arrive(seeded: Workspace) -> None:
     """Many quick changes (start, update, finish within milliseconds) all arrive: the
     directory stamp's coarse clock must not swallow the last one."""
     other = Workspace(DataDir.open(seeded.data_dir.root))
-    app = BuchexApp(seeded, clock=FixedClock(NOW))
+    app = BuchexApp(Service(seeded, clock=FixedClock(NOW)))
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_protocol(pilot)
         for n in range(5):
@@ -478,7 +477,7 @@ async def test_quick_successive_changes_all_arrive(seeded: Workspace) -> None:
 
 @pilot_test
 async def test_failures_stand_out_and_can_be_filtered(seeded: Workspace) -> None:
-    app = BuchexApp(seeded, clock=FixedClock(NOW))
+    app = BuchexApp(Service(seeded, clock=FixedClock(NOW)))
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_protocol(pilot)
         assert screen.shown_ids() == [
@@ -541,7 +540,7 @@ async def test_failures_stand_out_and_can_be_filtered(seeded: Workspace) -> None
 
 @pilot_test
 async def test_list_opens_the_protocol_of_one_config(seeded: Workspace) -> None:
-    app = BuchexApp(seeded, clock=FixedClock(NOW))
+    app = BuchexApp(Service(seeded, clock=FixedClock(NOW)))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, ConfigListScreen) and app.screen.loaded)
         await select_list_row(pilot, "wuerzburg-kasse")
@@ -557,7 +556,7 @@ async def test_list_opens_the_protocol_of_one_config(seeded: Workspace) -> None:
 
 @pilot_test
 async def test_detail_shows_error_steps_files_and_warnings(seeded: Workspace) -> None:
-    app = BuchexApp(seeded, clock=FixedClock(NOW))
+    app = BuchexApp(Service(seeded, clock=FixedClock(NOW)))
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_protocol(pilot)
         table = screen.query_one(RunTable)
@@ -607,7 +606,7 @@ async def test_detail_shows_error_steps_files_and_warnings(seeded: Workspace) ->
 
 @pilot_test
 async def test_detail_at_80x24_is_a_screen_that_follows_its_run(seeded: Workspace) -> None:
-    app = BuchexApp(seeded, clock=FixedClock(NOW))
+    app = BuchexApp(Service(seeded, clock=FixedClock(NOW)))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_protocol(pilot)
         assert not screen.query_one("#run-pane").display  # no room: Enter instead
@@ -647,7 +646,7 @@ async def test_rerun_starts_a_real_run_that_appears(ws: Workspace, ftp: FTPServe
         reason="Anmeldung abgelehnt",
     )
     clock = Ticking(dt.datetime(2026, 11, 20, 12, 0, tzinfo=BERLIN))
-    app = BuchexApp(ws, clock=clock, hooks=engine_hooks(ws, clock=clock))
+    app = BuchexApp(Service(ws, clock=clock))
     notes = Notes(app)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_protocol(pilot)
@@ -683,7 +682,7 @@ async def test_rerun_starts_a_real_run_that_appears(ws: Workspace, ftp: FTPServe
 async def test_run_now_outside_the_window_asks_first(ws: Workspace, ftp: FTPServer) -> None:
     ws.save_config(ftp_raw(ftp))
     late = FixedClock(dt.datetime(2026, 11, 20, 23, 15, tzinfo=BERLIN))
-    app = BuchexApp(ws, clock=late, hooks=engine_hooks(ws, clock=late))
+    app = BuchexApp(Service(ws, clock=late))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, ConfigListScreen) and app.screen.loaded)
         await select_list_row(pilot, "stb")
@@ -711,12 +710,13 @@ async def test_run_now_outside_the_window_asks_first(ws: Workspace, ftp: FTPServ
 async def test_rerun_outside_the_window_asks_and_passes_force(seeded: Workspace) -> None:
     calls: list[tuple[str, bool]] = []
 
-    def run_now(cfg_id: str, force: bool) -> str:
-        calls.append((cfg_id, force))
-        return "ausgeführt"
+    class Fake(Service):
+        def run_now(self, cfg_id: str, *, force: bool = False, trigger: str = "x") -> RunRecord:
+            calls.append((cfg_id, force))
+            return RunRecord("r", cfg_id, KASSE, trigger, "2026-11-20T06:00", status="ok")
 
     late = FixedClock(dt.datetime(2026, 11, 20, 5, 40, tzinfo=BERLIN))
-    app = BuchexApp(seeded, clock=late, hooks=Hooks(run_now=run_now))
+    app = BuchexApp(Fake(seeded, clock=late))
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_protocol(pilot)
         screen.query_one(RunTable).move_to_key(FAILED_ID)
@@ -732,7 +732,7 @@ async def test_rerun_outside_the_window_asks_and_passes_force(seeded: Workspace)
         await pilot.press("j")
         await until(pilot, lambda: calls == [("wuerzburg-kasse", True)], "forced rerun")
         # Inside the window no question, and no force.
-        app.clock = FixedClock(dt.datetime(2026, 11, 20, 6, 0, tzinfo=BERLIN))
+        app.service.clock = FixedClock(dt.datetime(2026, 11, 20, 6, 0, tzinfo=BERLIN))
         await pilot.press("e")
         await until(pilot, lambda: len(calls) == 2, "second rerun")
         assert calls[1] == ("wuerzburg-kasse", False)
@@ -782,7 +782,7 @@ def label_text(dialog: HostKeyDialog, selector: str) -> str:
 @pilot_test
 async def test_unknown_host_key_is_rejected_or_trusted(ws: Workspace, sftp: Any) -> None:
     ws.save_config(sftp_raw(sftp))
-    app = BuchexApp(ws, clock=FixedClock(NOW), hooks=engine_hooks(ws, clock=FixedClock(NOW)))
+    app = BuchexApp(Service(ws, clock=FixedClock(NOW)))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, ConfigListScreen) and app.screen.loaded)
         await select_list_row(pilot, "sftp-kanzlei")
@@ -823,16 +823,17 @@ async def test_trust_covers_only_the_confirmed_key(ws: Workspace, sftp: Any) -> 
     """A key swapped in between the dialog and "Vertrauen" is not stored."""
     ws.save_config(sftp_raw(sftp))
     shown = UnknownHostKey("SHA256:" + "A" * 43, key_type="ssh-ed25519", host="x")
-    real = engine_hooks(ws).test_connection
-    assert real is not None
 
-    def test_connection(cfg: ExportConfig, trust: str | None = None) -> Iterator[object]:
-        if trust is None:  # the first test sees a different key than the server has now
-            yield StepResult("Verbinden", False, "Hostschlüssel unbekannt", shown)
-            return
-        yield from real(cfg, trust)
+    class Swapped(Service):
+        def test_connection(
+            self, cfg: ExportConfig, *, trust: str | None = None
+        ) -> Iterator[StepResult]:
+            if trust is None:  # the first test sees a different key than the server has now
+                yield StepResult("Verbinden", False, "Hostschlüssel unbekannt", shown)
+                return
+            yield from super().test_connection(cfg, trust=trust)
 
-    app = BuchexApp(ws, clock=FixedClock(NOW), hooks=Hooks(test_connection=test_connection))
+    app = BuchexApp(Swapped(ws, clock=FixedClock(NOW)))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, ConfigListScreen) and app.screen.loaded)
         await select_list_row(pilot, "sftp-kanzlei")
@@ -863,7 +864,7 @@ async def test_changed_host_key_shows_both_and_offers_no_trust(
     ws.save_config(sftp_raw(sftp))
     old = make_ssh_key(tmp_path / "old_host_key")
     KnownHosts(ws.data_dir.known_hosts_path).add(sftp.host, sftp.port, "ssh-ed25519", old.blob)
-    app = BuchexApp(ws, clock=FixedClock(NOW), hooks=engine_hooks(ws))
+    app = BuchexApp(Service(ws, clock=FixedClock(NOW)))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, ConfigListScreen) and app.screen.loaded)
         await select_list_row(pilot, "sftp-kanzlei")
@@ -883,7 +884,7 @@ async def test_changed_host_key_shows_both_and_offers_no_trust(
 @pilot_test
 async def test_editor_test_button_trusts_a_new_host_key(ws: Workspace, sftp: Any) -> None:
     ws.save_config(sftp_raw(sftp))
-    app = BuchexApp(ws, clock=FixedClock(NOW), hooks=engine_hooks(ws))
+    app = BuchexApp(Service(ws, clock=FixedClock(NOW)))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, ConfigListScreen) and app.screen.loaded)
         await select_list_row(pilot, "sftp-kanzlei")
@@ -902,33 +903,3 @@ async def test_editor_test_button_trusts_a_new_host_key(ws: Workspace, sftp: Any
         await until(pilot, lambda: log.lines[-1:] == ["✓ Test erfolgreich"], "trusted test", 30)
         assert stored_fingerprints(ws, sftp) == [sftp.host_key.fingerprint]
         assert [e["detail"] for e in trusts(ws)] == [sftp.host_key.fingerprint]
-
-
-# --- the engine hooks ---------------------------------------------------------------------
-
-
-def test_engine_hooks_answer_in_german(ws: Workspace, ftp: FTPServer) -> None:
-    ws.save_config(ftp_raw(ftp))
-    clock = Ticking(dt.datetime(2026, 11, 20, 12, 0, tzinfo=BERLIN))
-    hooks = engine_hooks(ws, clock=clock)
-    cfg = ws.get_config("stb")
-    due = hooks.next_due(cfg)
-    assert due == dt.datetime(2026, 11, 21, 6, 30, tzinfo=BERLIN)
-    assert hooks.last_run("stb") is None
-    first = hooks.changes() if hooks.changes else None
-    assert hooks.run_now is not None
-    summary = hooks.run_now("stb", False)
-    assert summary is not None and summary.startswith("„Kanzlei per FTP“: erfolgreich – ")
-    last = hooks.last_run("stb")
-    assert last is not None and last[0] == "erfolgreich"
-    assert hooks.changes is not None and hooks.changes() != first
-    assert hooks.test_connection is not None
-    steps = list(hooks.test_connection(cfg))
-    assert [getattr(s, "ok", None) for s in steps] == [True] * 5
-    assert hooks.send_test_mail is not None
-    with pytest.raises(RuntimeError, match="Kein SMTP Postausgangsserver"):
-        hooks.send_test_mail("fibu@optik.example")
-    late = engine_hooks(ws, clock=FixedClock(dt.datetime(2026, 11, 20, 23, 0, tzinfo=BERLIN)))
-    assert late.run_now is not None
-    with pytest.raises(Exception, match="Es ist 23:00 Uhr"):
-        late.run_now("stb", False)  # the engine refuses too without force

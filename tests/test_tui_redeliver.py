@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.runner import RunOptions, run_config
+from engine.service import Service
 from engine.workspace import Workspace
 from tests.servers import FTPServer
 from tests.test_tui_protocol import BERLIN, SIZE, ftp_raw, open_protocol
@@ -17,7 +18,6 @@ from tests.test_tui_support import FixedClock, make_workspace, pilot_test, until
 from tui.app import BuchexApp
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.protocol import RunDetailScreen, RunTable
-from tui.wiring import engine_hooks
 
 NOW = dt.datetime(2026, 11, 20, 10, 15, tzinfo=BERLIN)
 
@@ -37,7 +37,7 @@ async def test_n_redelivers_a_run_and_asks_again_for_changed_bookings(
     original = run_config(ws, cfg, RunOptions(trigger="manual"), clock=lambda: NOW)
     assert original.status == "ok"
     clock = FixedClock(NOW + dt.timedelta(hours=1))
-    app = BuchexApp(ws, clock=clock, hooks=engine_hooks(ws, clock=clock))
+    app = BuchexApp(Service(ws, clock=clock))
 
     def redeliveries() -> list[str]:
         return [r.status for r in ws.runs.runs() if r.trigger == "redeliver"]
@@ -83,7 +83,7 @@ async def test_n_redelivers_a_run_and_asks_again_for_changed_bookings(
 @pilot_test
 async def test_q_on_the_protokoll_quits(ws: Workspace) -> None:
     clock = FixedClock(NOW)
-    app = BuchexApp(ws, clock=clock, hooks=engine_hooks(ws, clock=clock))
+    app = BuchexApp(Service(ws, clock=clock))
     async with app.run_test(size=SIZE) as pilot:
         await open_protocol(pilot)
         await pilot.press("q")

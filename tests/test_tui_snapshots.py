@@ -16,6 +16,8 @@ import pytest
 from textual.pilot import Pilot
 
 from engine.config import ExportConfig
+from engine.runs import RunRecord, RunSummary
+from engine.service import Service
 from engine.transports import StepResult, UnknownHostKey
 from tests.test_tui_protocol import FAILED_ID, seed_runs
 from tests.test_tui_support import (
@@ -28,7 +30,6 @@ from tests.test_tui_support import (
     until,
 )
 from tui.app import BuchexApp
-from tui.hooks import Hooks
 from tui.screens.configs import ConfigListScreen
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.editor import EditorScreen
@@ -54,11 +55,15 @@ def _next_due(cfg: ExportConfig) -> dt.datetime | None:
     }.get(cfg.id)
 
 
-def _last_run(cfg_id: str) -> tuple[str, dt.datetime] | None:
-    return {
+def _last_run(cfg_id: str) -> RunSummary | None:
+    found = {
         "stb-schroeder": ("OK", NOW.replace(hour=6, minute=30)),
-        "wuerzburg-kasse": ("fehlgeschlagen", NOW.replace(minute=0)),
+        "wuerzburg-kasse": ("failed", NOW.replace(minute=0)),  # shown "fehlgeschlagen"
     }.get(cfg_id)
+    if found is None:
+        return None
+    status, when = found
+    return RunSummary("r", status, started_at=when.isoformat(), finished_at=when.isoformat())
 
 
 HOST_KEY = UnknownHostKey(
@@ -68,13 +73,27 @@ HOST_KEY = UnknownHostKey(
 )
 
 
-def _test_connection(cfg: ExportConfig, trust: str | None = None) -> Iterator[object]:
-    if cfg.target.protocol == "sftp":
-        yield StepResult("Verbinden", False, "Hostschlüssel: Hostschlüssel unbekannt", HOST_KEY)
-        return
-    yield type("Step", (), {"ok": True, "step": "Verbinden", "message": "192.0.2.10:21"})()
-    yield type("Step", (), {"ok": True, "step": "Anmelden", "message": "als weiss"})()
-    yield type("Step", (), {"ok": False, "step": "Verzeichnis", "message": "keine Schreibrechte"})()
+class FixedAnswers(Service):
+    """Fixed answers for the schedule, the run history, runs and the connection test."""
+
+    def next_due(self, cfg: ExportConfig) -> dt.datetime | None:
+        return _next_due(cfg)
+
+    def last_run(self, cfg_id: str) -> RunSummary | None:
+        return _last_run(cfg_id)
+
+    def run_now(self, cfg_id: str, *, force: bool = False, trigger: str = "x") -> RunRecord:
+        return RunRecord("r", cfg_id, cfg_id, trigger, NOW.isoformat(), status="ausgeführt")
+
+    def test_connection(self, cfg: ExportConfig, *, trust: str | None = None) -> Iterator[Any]:
+        if cfg.target.protocol == "sftp":
+            yield StepResult("Verbinden", False, "Hostschlüssel: Hostschlüssel unbekannt", HOST_KEY)
+            return
+        yield type("Step", (), {"ok": True, "step": "Verbinden", "message": "192.0.2.10:21"})()
+        yield type("Step", (), {"ok": True, "step": "Anmelden", "message": "als weiss"})()
+        yield type(
+            "Step", (), {"ok": False, "step": "Verzeichnis", "message": "keine Schreibrechte"}
+        )()
 
 
 @pytest.fixture
@@ -92,13 +111,8 @@ def app(tmp_path: Path) -> BuchexApp:
         }
     )
     seed_runs(ws)
-    hooks = Hooks(
-        next_due=_next_due,
-        last_run=_last_run,
-        run_now=lambda cfg_id, force: "ausgeführt",
-        test_connection=_test_connection,
-    )
-    return BuchexApp(ws, actor=ADMIN, clock=FixedClock(NOW), hooks=hooks, cursor_blink=False)
+    service = FixedAnswers(ws, actor=ADMIN, clock=FixedClock(NOW))
+    return BuchexApp(service, cursor_blink=False)
 
 
 async def _list(pilot: Pilot[Any]) -> ConfigListScreen:
@@ -250,7 +264,7 @@ async def host_key(pilot: Pilot[Any]) -> None:
 
 
 async def outside_window(pilot: Pilot[Any]) -> None:
-    pilot.app.clock = FixedClock(NOW.replace(hour=22, minute=15))  # 23:15 in Berlin
+    pilot.app.service.clock = FixedClock(NOW.replace(hour=22, minute=15))  # 23:15 in Berlin
     await _select(pilot, "stb-schroeder")
     await pilot.press("r")
     await until(pilot, lambda: isinstance(pilot.app.screen, OutsideWindowDialog))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widget import Widget
 
 from engine.config import ExportConfig, Interval
@@ -23,6 +24,7 @@ from engine.ledger_demo import generate
 from engine.paths import DataDir
 from engine.workspace import Workspace
 from tui.app import BuchexApp
+from tui.commands import ScreenCommands
 from tui.formatting import describe_interval, format_last_run, format_step, format_when
 from tui.screens.editor import EditorScreen
 from tui.screens.form_screen import FormScreen
@@ -191,6 +193,16 @@ async def open_form(pilot: Pilot[Any], key: str, kind: type[S]) -> tuple[S, Fiel
     screen = app.screen
     assert isinstance(screen, kind) and screen.form is not None
     return screen, screen.form
+
+
+def palette_titles(screen: Screen[Any]) -> list[str]:
+    """The command palette's entries on `screen`: the app's global ones and the screen's
+    own (its COMMANDS)."""
+    titles = [c.title for c in screen.app.get_system_commands(screen)]
+    for provider in screen.COMMANDS:
+        if isinstance(provider, type) and issubclass(provider, ScreenCommands):
+            titles += [c.title for c in provider(screen).commands()]
+    return titles
 
 
 async def open_editor(pilot: Pilot[Any], key: str = "n") -> tuple[EditorScreen, FieldForm]:

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from engine.config import config_to_json
+from engine.errors import NotFound
 from engine.fields import ValidationError
 from engine.paths import DataDir
-from engine.workspace import NotFound, Workspace
+from engine.workspace import Workspace
 
 SECRET = "Sehr-Geheim-4711"
 
@@ -116,7 +117,7 @@ def test_no_password_readable_anywhere_in_the_data_dir(ws: Workspace) -> None:
 def test_wrong_key_is_a_clear_error(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     from cryptography.fernet import Fernet
 
-    from engine.cipher import CipherError
+    from engine.errors import CipherError
 
     cfg = ws.save_config(demo_config())
     monkeypatch.setenv("BUCHEX_SECRET_KEY", Fernet.generate_key().decode())
@@ -198,3 +199,30 @@ def test_list_configs_parses_once_per_store_version(
     other.delete_config("b")
     assert [c.id for c in ws.list_configs()] == ["a"]
     assert len(calls) == 3
+
+
+def test_a_form_save_drops_what_does_not_apply_an_import_refuses_it(ws: Workspace) -> None:
+    """SPEC-silent decision (README "Configurations on the command line"): a time of day
+    for "Stündlich" is dropped when a form saves, refused when a config file is imported
+    or validated; null (what `config export` writes for it) is accepted."""
+    hourly = {"kind": "hourly", "every_minutes": 15}
+    saved = ws.save_config(demo_config(id="form", interval=hourly))
+    assert saved.time is None and ws.get_config("form").time is None
+
+    before = ws.data_dir.store_path.read_bytes()
+    for check in (
+        lambda raws: ws.save_configs(raws, action="config.import"),
+        ws.validate_configs,
+    ):
+        with pytest.raises(ValidationError) as info:
+            check([demo_config(id="datei", interval=hourly)])
+        assert [str(p) for p in info.value.problems] == [
+            "Ausführungszeit: nicht bei Stündlich möglich (Feld „time“ hängt von „Intervall“ "
+            "ab, „interval.kind“); leer lassen oder weglassen"
+        ]
+    assert ws.data_dir.store_path.read_bytes() == before
+
+    exported = config_to_json(ws.get_config("form"))
+    assert exported["time"] is None
+    again = ws.save_configs([exported], action="config.import")
+    assert again == [ws.get_config("form")] == [saved]

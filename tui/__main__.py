@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 
-from engine.store import StoreError
-from engine.workspace import Workspace
+from engine.errors import StoreError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,22 +18,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     # Imported late: `--help` answers without loading Textual.
+    from engine.service import Service
     from tui.app import BuchexApp
-    from tui.wiring import engine_hooks
 
+    # A damaged store is reported here, not mid-screen. The configs are parsed before the
+    # screen opens, so the list's first load finds them in the service's cache and draws
+    # its rows at once; without this the parse would share the interpreter with Textual's
+    # start-up. A config that does not parse is left for the list to report, in German, on
+    # screen.
     try:
-        workspace = Workspace.open(args.home)
-        workspace.store.revision()  # a damaged store is reported here, not mid-screen
+        service = Service.open(args.home)
+        try:
+            service.list_configs()
+        except (StoreError, OSError):
+            raise
+        except Exception:
+            pass
     except (StoreError, OSError) as exc:
         print(f"buchex: {exc}", file=sys.stderr)
         return 2
-    # Parsed before the screen opens, so the list's first load finds them in the
-    # workspace's cache and draws its rows at once; without this the parse would share
-    # the interpreter with Textual's start-up. A config that does not parse is left for
-    # the list to report, in German, on screen.
-    with contextlib.suppress(Exception):
-        workspace.list_configs()
-    BuchexApp(workspace, hooks=engine_hooks(workspace), cursor_blink=not args.no_blink).run()
+    BuchexApp(service, cursor_blink=not args.no_blink).run()
     return 0
 
 

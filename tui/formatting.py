@@ -6,12 +6,12 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from engine.config import FIELDS_BY_PATH, WEEKDAY_CHOICES, ExportConfig
+from engine.config import describe_interval as describe_interval  # the one interval text
 
 if TYPE_CHECKING:
-    from engine.ledger import Catalog
+    from engine.service import Catalog
 
 DASH = "–"
-_WEEKDAY_SHORT = {value: label[:2] for value, label in WEEKDAY_CHOICES}  # Mo, Di, …
 
 
 def choice_label(path: str, value: str | None) -> str:
@@ -19,20 +19,6 @@ def choice_label(path: str, value: str | None) -> str:
     if value is None:
         return DASH
     return dict(FIELDS_BY_PATH[path].choices).get(value, value)
-
-
-def describe_interval(cfg: ExportConfig) -> str:
-    """'täglich 06:30', 'alle 15 Min.', 'wöchentlich Mo, Mi 07:00', 'monatl. am 15. 06:00'."""
-    iv = cfg.interval
-    if iv.kind == "hourly":
-        return "stündlich" if iv.every_minutes in (None, 60) else f"alle {iv.every_minutes} Min."
-    if iv.kind == "weekly":
-        text = "wöchentlich " + ", ".join(_WEEKDAY_SHORT.get(d, d) for d in iv.days)
-    elif iv.kind == "monthly":
-        text = f"monatl. am {iv.day}."
-    else:
-        text = "täglich"
-    return f"{text} {cfg.time}" if cfg.time else text
 
 
 def branch_name(cfg: ExportConfig, catalog: Catalog | None) -> str:
@@ -73,7 +59,7 @@ def format_last_run(last: tuple[str, dt.datetime] | None, now: dt.datetime) -> s
 
 
 def format_step(step: object) -> tuple[bool | None, str]:
-    """(ok, text) of one connection-test step; see `tui.hooks.Hooks.test_connection`."""
+    """(ok, text) of one connection-test step; see `engine.service.Service.test_connection`."""
     if isinstance(step, str):
         return None, step
     ok = getattr(step, "ok", None)

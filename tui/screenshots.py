@@ -17,13 +17,9 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from engine.audit import current_actor
 from engine.demo import DemoServers, ftp_server, prepare, quiet_servers, smtp_sink
-from engine.paths import DataDir
-from engine.runner import RunOptions, run_config
-from engine.workspace import Workspace
+from engine.service import Service
 from tui.app import BuchexApp
-from tui.wiring import engine_hooks
 
 SIZE = (120, 40)
 NOW = dt.datetime(2026, 11, 24, 9, 15).astimezone()
@@ -71,14 +67,8 @@ SHOTS: list[tuple[str, list[str | Step]]] = [
 ]
 
 
-async def _shoot(ws: Workspace, out: Path) -> list[str]:
-    app = BuchexApp(
-        ws,
-        actor=current_actor(),
-        clock=_FixedClock(),
-        hooks=engine_hooks(ws, clock=_FixedClock()),
-        cursor_blink=False,
-    )
+async def _shoot(service: Service, out: Path) -> list[str]:
+    app = BuchexApp(service, cursor_blink=False)
     made: list[str] = []
     async with app.run_test(size=SIZE) as pilot:
         await _settle(pilot)
@@ -102,21 +92,16 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="buchex-screens-") as tmp:
         root = Path(tmp)
-        ws = Workspace(DataDir.open(root / "home"))
+        service = Service.open(root / "home", clock=_FixedClock())
         quiet_servers(root / "servers.log")
         (root / "ftp").mkdir()
         (root / "mails").mkdir()
         with ftp_server(root / "ftp") as ftp_port, smtp_sink(root / "mails") as smtp_port:
             servers = DemoServers(ftp_port, root / "ftp", smtp_port, root / "mails")
-            prepare(ws, servers, today=NOW.date())
+            prepare(service, servers, today=NOW.date())
             for cfg_id in ("stb-schroeder", "kanzlei-csv"):
-                run_config(
-                    ws,
-                    ws.get_config(cfg_id),
-                    RunOptions(trigger="manual", attempts=1),
-                    clock=lambda: NOW,
-                )
-            made = asyncio.run(_shoot(ws, out))
+                service.run_now(cfg_id)
+            made = asyncio.run(_shoot(service, out))
     for name in made:
         print(out / f"{name}.svg")
     return 0 if len(made) == len(SHOTS) else 1

@@ -1,4 +1,10 @@
-"""`buchex` command line (SPEC §6). Exit codes: 0 ok, 1 failed, 2 invalid input, 3 locked."""
+"""`buchex` command line (SPEC §6). Exit codes: 0 ok, 1 failed, 2 invalid input, 3 locked.
+
+Every command is `cmd_…(svc: Service, args) -> int` and calls only `engine.service.Service`
+(and the model: configs, fields, settings, runs, due times, errors). Start-up stays small:
+the command modules import the service and anything heavy inside the commands, so
+`buchex --help` loads neither SQLAlchemy nor paramiko nor the export writers.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,8 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeAlias
 
-from engine.cipher import CipherError
 from engine.cli import (
     config_cmds,
     daemon_cmds,
@@ -20,14 +26,15 @@ from engine.cli import (
     user_cmds,
 )
 from engine.cli.common import EXIT_FAILED, EXIT_INVALID, err, print_problems
+from engine.errors import CipherError, LedgerError, NotFound, StoreError
 from engine.fields import ValidationError
-from engine.ledger import LedgerError
 from engine.paths import local_problem
 from engine.runs import Interrupted
-from engine.store import StoreError
-from engine.workspace import NotFound, Workspace
 
-Command = Callable[[Workspace, argparse.Namespace], int]
+if TYPE_CHECKING:
+    from engine.service import Service
+
+Command: TypeAlias = "Callable[[Service, argparse.Namespace], int]"
 DEBUG_ENV = "BUCHEX_DEBUG"
 
 
@@ -79,9 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if hasattr(args, "standalone"):  # commands that must not open a data directory
             standalone: Callable[[argparse.Namespace], int] = args.standalone
             return standalone(args)
+        from engine.service import Service
+
         func: Command = args.func
-        ws = Workspace.open(args.home)
-        return func(ws, args)
+        return func(Service.open(args.home), args)
     except ValidationError as exc:
         print_problems(exc.problems)
         return EXIT_INVALID

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli.common import EXIT_INVALID, EXIT_OK, err, out, print_json, read_json_file, table
-from engine.config import FIELDS, SECTIONS, ExportConfig, config_to_json
 from engine.fields import FieldSpec, Problem, Secret, SecretMode, ValidationError, value_at
-from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from engine.config import ExportConfig
+    from engine.service import Service
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,20 +50,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _summary(cfg: ExportConfig) -> dict[str, str]:
+    from engine.config import describe_interval
+
     t = cfg.target
-    when = cfg.interval.describe() + (f" {cfg.time}" if cfg.time else "")
     return {
         "id": cfg.id,
         "name": cfg.name or "",
         "target": f"{t.protocol}://{t.host}:{t.effective_port}/{(t.directory or '').lstrip('/')}",
         "format": cfg.format or "",
-        "interval": when,
+        "interval": describe_interval(cfg),
         "workstation": cfg.workstation or ("Server" if cfg.server_side else ""),
     }
 
 
-def cmd_list(ws: Workspace, args: argparse.Namespace) -> int:
-    configs = ws.list_configs()
+def cmd_list(svc: Service, args: argparse.Namespace) -> int:
+    from engine.config import config_to_json
+
+    configs = svc.list_configs()
     if args.json:
         for cfg in configs:
             print(json.dumps(config_to_json(cfg), ensure_ascii=False))
@@ -91,8 +96,10 @@ def _display(fs: FieldSpec, value: Any) -> str:
     return str(value)
 
 
-def cmd_show(ws: Workspace, args: argparse.Namespace) -> int:
-    cfg = ws.get_config(args.id)
+def cmd_show(svc: Service, args: argparse.Namespace) -> int:
+    from engine.config import FIELDS, SECTIONS, config_to_json
+
+    cfg = svc.get_config(args.id)
     if args.json:
         print_json(config_to_json(cfg))
         return EXIT_OK
@@ -119,24 +126,26 @@ def _as_list(data: Any) -> list[Any]:
     return items
 
 
-def cmd_import(ws: Workspace, args: argparse.Namespace) -> int:
-    saved = ws.save_configs(_as_list(read_json_file(args.file)), action="config.import")
+def cmd_import(svc: Service, args: argparse.Namespace) -> int:
+    saved = svc.import_configs(_as_list(read_json_file(args.file)))
     for cfg in saved:
         out(f"importiert: {cfg.id}  {cfg.name}")
     return EXIT_OK
 
 
-def cmd_validate(ws: Workspace, args: argparse.Namespace) -> int:
-    configs = ws.validate_configs(_as_list(read_json_file(args.file)))
+def cmd_validate(svc: Service, args: argparse.Namespace) -> int:
+    configs = svc.validate_configs(_as_list(read_json_file(args.file)))
     out(f"gültig: {len(configs)} Schnittstelle(n)")
     return EXIT_OK
 
 
-def cmd_export(ws: Workspace, args: argparse.Namespace) -> int:
+def cmd_export(svc: Service, args: argparse.Namespace) -> int:
+    from engine.config import config_to_json
+
     if bool(args.id) == bool(args.all):
         err("Aufruf: buchex config export ID | --all [--with-secrets]")
         return EXIT_INVALID
-    configs = ws.list_configs() if args.all else [ws.get_config(args.id)]
+    configs = svc.list_configs() if args.all else [svc.get_config(args.id)]
     mode: SecretMode = "clear" if args.with_secrets else "omit"
     if args.with_secrets:
         err("WARNUNG: Die Ausgabe enthält Passwörter im Klartext. Sicher aufbewahren!")
@@ -146,7 +155,7 @@ def cmd_export(ws: Workspace, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_delete(ws: Workspace, args: argparse.Namespace) -> int:
-    ws.delete_config(args.id)
+def cmd_delete(svc: Service, args: argparse.Namespace) -> int:
+    svc.delete_config(args.id)
     out(f"gelöscht: {args.id}")
     return EXIT_OK

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from engine import logs
 from engine.cli.common import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, err
-from engine.daemon import Daemon, DaemonLocked, DaemonOptions, install_signal_handlers
-from engine.workspace import Workspace
+from engine.errors import DaemonLocked
+
+if TYPE_CHECKING:
+    from engine.service import Service
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,19 +20,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.set_defaults(func=cmd_daemon)
 
 
-def cmd_daemon(ws: Workspace, args: argparse.Namespace) -> int:
-    logs.configure()
-    daemon = Daemon(ws, DaemonOptions(workstation=args.workstation, workers=max(1, args.workers)))
+def cmd_daemon(svc: Service, args: argparse.Namespace, *, stop_grace_s: float | None = None) -> int:
+    """Lock the data directory, then run what is due (`--once`) or serve until
+    SIGTERM/SIGINT (SIGHUP reloads). The daemon runs on `svc`'s clock: a test entry point
+    (tests/daemon_clock.py) opens the service with its own clock and a `stop_grace_s`, and
+    runs this same command."""
     try:
-        daemon.acquire()
+        ok = svc.serve(
+            workstation=args.workstation,
+            workers=max(1, args.workers),
+            once=args.once,
+            stop_grace_s=stop_grace_s,
+        )
     except DaemonLocked as exc:
         err(str(exc))
         return EXIT_LOCKED
-    try:
-        if args.once:
-            return EXIT_FAILED if daemon.run_once() else EXIT_OK
-        install_signal_handlers(daemon)
-        daemon.serve()
-        return EXIT_OK
-    finally:
-        daemon.release()
+    return EXIT_OK if ok else EXIT_FAILED

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+from typing import TYPE_CHECKING
 
 from engine.cli.common import EXIT_FAILED, EXIT_INVALID, EXIT_OK, err, out, table
-from engine.redelivery import RedeliveryRefused, redeliver
-from engine.runner import OutsideWindow, RunOptions
+from engine.errors import OutsideWindow, RedeliveryRefused
 from engine.runs import RunBusy
-from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from engine.service import Service
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,10 +40,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     a.set_defaults(func=cmd_changes_ack)
 
 
-def cmd_redeliver(ws: Workspace, args: argparse.Namespace) -> int:
-    options = RunOptions(trigger="redeliver", force=args.force)
+def cmd_redeliver(svc: Service, args: argparse.Namespace) -> int:
     try:
-        record = redeliver(ws, args.run, options, current=args.current)
+        record = svc.redeliver(args.run, force=args.force, current=args.current)
     except OutsideWindow as exc:
         err(str(exc))
         return EXIT_INVALID
@@ -61,8 +61,8 @@ def cmd_redeliver(ws: Workspace, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_changes(ws: Workspace, args: argparse.Namespace) -> int:
-    changes = ws.runs.changes(args.config, open_only=not args.all)
+def cmd_changes(svc: Service, args: argparse.Namespace) -> int:
+    changes = svc.changes(args.config, open_only=not args.all)
     if not changes:
         out("Keine nachträglichen Änderungen." if not args.all else "Keine Änderungen.")
         return EXIT_OK
@@ -84,21 +84,11 @@ def cmd_changes(ws: Workspace, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_changes_ack(ws: Workspace, args: argparse.Namespace) -> int:
-    ws.get_config(args.id)  # NotFound: exit 2
+def cmd_changes_ack(svc: Service, args: argparse.Namespace) -> int:
+    svc.get_config(args.id)  # NotFound: exit 2, before the usage check
     if not args.ack_all and not args.journal_nos:
         err("Journalnummern angeben oder --all")
         return EXIT_INVALID
-    now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    numbers = None if args.ack_all else args.journal_nos
-    count = ws.runs.acknowledge(args.id, numbers, user=_actor(), now=now)
-    what = "alle offenen" if numbers is None else ", ".join(str(n) for n in numbers)
-    ws.audit.record("changes.acknowledge", config_id=args.id, detail=f"{count} ({what})")
+    count = svc.acknowledge_changes(args.id, None if args.ack_all else args.journal_nos)
     out(f"{count} Änderung(en) als gesehen vermerkt.")
     return EXIT_OK
-
-
-def _actor() -> str:
-    from engine.audit import current_actor
-
-    return current_actor()

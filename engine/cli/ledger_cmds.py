@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.cli.common import EXIT_INVALID, EXIT_OK, err, out
+from engine.errors import AlreadyImported
 from engine.fields import Invalid, p_date
-from engine.ledger import format_int, format_stats
-from engine.ledger_demo import generate
-from engine.ledger_import import AlreadyImported, format_problems, import_bookings
-from engine.paths import private_umask
-from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from engine.service import Service
 
 
 def _positive(text: str) -> int:
@@ -59,47 +59,44 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.set_defaults(func=cmd_stats)
 
 
-def cmd_demo(ws: Workspace, args: argparse.Namespace) -> int:
-    path = ws.data_dir.ledger_path
+def cmd_demo(svc: Service, args: argparse.Namespace) -> int:
+    path = svc.paths.ledger_path
     if path.exists() and not args.replace:
         err(f"{path} gibt es schon; mit --replace ersetzen.")
         return EXIT_INVALID
-    with private_umask():
-        summary = generate(
-            path,
-            months=args.months,
-            per_day=args.per_day,
-            seed=args.seed,
-            end=args.end or dt.date.today(),
-            total=args.total,
-            replace=args.replace,
-        )
+    summary = svc.demo_ledger(
+        months=args.months,
+        per_day=args.per_day,
+        seed=args.seed,
+        end=args.end or dt.date.today(),
+        total=args.total,
+        replace=args.replace,
+    )
     out(
-        f"{format_int(summary.bookings)} Buchungen ({summary.first_date:%d.%m.%Y} – "
+        f"{svc.number(summary.bookings)} Buchungen ({summary.first_date:%d.%m.%Y} – "
         f"{summary.last_date:%d.%m.%Y}), {summary.clients} Mandanten, {summary.branches} "
-        f"Filialen, {format_int(summary.partners)} Partner in {summary.seconds:.1f} s → {path}"
+        f"Filialen, {svc.number(summary.partners)} Partner in {summary.seconds:.1f} s → {path}"
     )
     return EXIT_OK
 
 
-def cmd_import(ws: Workspace, args: argparse.Namespace) -> int:
+def cmd_import(svc: Service, args: argparse.Namespace) -> int:
     try:
-        result = import_bookings(ws.data_dir.ledger_path, args.file, again=args.again)
+        result = svc.import_bookings(args.file, again=args.again)
     except AlreadyImported as exc:
         err(str(exc))
         return EXIT_INVALID
     if not result.ok:
-        err(format_problems(result.problems))
+        err(svc.import_problems(result.problems))
         err(f"Nichts importiert: {len(result.problems)} Problem(e) in {args.file}.")
         return EXIT_INVALID
     out(
-        f"{format_int(result.imported)} Buchungen importiert "
+        f"{svc.number(result.imported)} Buchungen importiert "
         f"(Journalnummern {result.first_journal_no}–{result.last_journal_no})."
     )
     return EXIT_OK
 
 
-def cmd_stats(ws: Workspace, args: argparse.Namespace) -> int:
-    with ws.ledger() as ledger:
-        out(format_stats(ledger.stats()))
+def cmd_stats(svc: Service, args: argparse.Namespace) -> int:
+    out(svc.stats_table(svc.ledger_stats()))
     return EXIT_OK

@@ -12,21 +12,14 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from engine.cli.common import EXIT_FAILED, EXIT_INVALID, EXIT_OK, err, out, table
-from engine.export import ExportError, format_file_table
-from engine.runner import (
-    OutsideWindow,
-    RunOptions,
-    Unfinished,
-    export_local,
-    format_warning,
-    run_config,
-)
+from engine.errors import ExportError, OutsideWindow, Unfinished, UnknownHostKey
 from engine.runs import Interrupted, RunBusy, RunRecord
-from engine.schedule import due_times, format_due_times, parse_moment
-from engine.transports.base import UnknownHostKey, test_connection
-from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from engine.service import Service
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -107,8 +100,8 @@ def _summary(run: RunRecord) -> list[str]:
     ]
 
 
-def cmd_runs(ws: Workspace, args: argparse.Namespace) -> int:
-    runs = ws.runs.runs(args.config, failed=args.failed, limit=max(args.limit, 0))
+def cmd_runs(svc: Service, args: argparse.Namespace) -> int:
+    runs = svc.runs(args.config, failed=args.failed, limit=max(args.limit, 0))
     if args.json:
         for run in runs:
             print(json.dumps(dataclasses.asdict(run), ensure_ascii=False))
@@ -133,12 +126,12 @@ def _late_line(late: int) -> str:
     return f"{what} nachgeliefert, die erst nach höheren Journalnummern sichtbar wurden"
 
 
-def cmd_export(ws: Workspace, args: argparse.Namespace) -> int:
-    cfg = ws.get_config(args.id)
+def cmd_export(svc: Service, args: argparse.Namespace) -> int:
+    cfg = svc.get_config(args.id)
     args.out.mkdir(parents=True, exist_ok=True)
     try:
         warnings_file = args.out / f"Warnungen_{dt.datetime.now():%Y%m%d-%H%M%S}.csv"
-        result = export_local(ws, cfg, args.out, commit=args.commit, warnings_file=warnings_file)
+        result = svc.export_local(cfg.id, args.out, commit=args.commit, warnings_file=warnings_file)
     except ExportError as exc:
         err(f"Export: {exc}")
         return EXIT_FAILED
@@ -146,16 +139,15 @@ def cmd_export(ws: Workspace, args: argparse.Namespace) -> int:
         err(str(exc) if isinstance(exc, Unfinished) else f"Schnittstelle {cfg.id} läuft gerade.")
         return EXIT_FAILED
     _print_warnings(
-        [format_warning(w) for w in result.warnings],
+        [svc.warning_line(w) for w in result.warnings],
         total=result.warning_count,
         where=result.warnings_file,
     )
     if result.nothing_to_export:
         out("nichts zu exportieren")
     else:
-        out(format_file_table(list(result.files)))
-    if args.commit:
-        ws.audit.record("watermark.commit", config_id=cfg.id, detail=str(result.watermarks))
+        out(svc.file_table(result.files))
+    if args.commit:  # booked and audited by the service
         out(
             f"Als geliefert im Exportjournal verbucht; Wasserstand weitergeschoben: "
             f"{result.watermarks}"
@@ -173,11 +165,10 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGHUP, stop)
 
 
-def cmd_run(ws: Workspace, args: argparse.Namespace) -> int:
-    cfg = ws.get_config(args.id)
+def cmd_run(svc: Service, args: argparse.Namespace) -> int:
     _stop_on_signals()
     try:
-        record = run_config(ws, cfg, RunOptions(trigger="cli", force=args.force))
+        record = svc.run_now(args.id, force=args.force, trigger="cli")
     except OutsideWindow as exc:
         err(str(exc))
         return EXIT_INVALID
@@ -214,11 +205,13 @@ def _print_warnings(
 _FINGERPRINT = re.compile(r"(?:SHA256:)?[A-Za-z0-9+/]{43}=?")
 
 
-def cmd_test(ws: Workspace, args: argparse.Namespace) -> int:
+def cmd_test(svc: Service, args: argparse.Namespace) -> int:
     """The connection test. `--trust SHA256:…` stores an unknown SFTP host key only if the
     server shows exactly the key with that fingerprint (the one the admin compared with the
-    server's operator). `--trust` without a fingerprint stores nothing: the test runs, and
-    an unknown key's fingerprint is printed with the command to confirm it (exit 2)."""
+    server's operator); the service audits the decision (hostkey.trust). `--trust` without
+    a fingerprint stores nothing: the test runs, and an unknown key's fingerprint is
+    printed with the command to confirm it (exit 2). The dated folder is today's in the
+    configured time zone."""
     trust: str | None = args.trust
     if trust and not _FINGERPRINT.fullmatch(trust.strip()):
         err(
@@ -227,16 +220,10 @@ def cmd_test(ws: Workspace, args: argparse.Namespace) -> int:
             "»ssh-keygen -l -E sha256 -f SCHLÜSSEL.pub« ihn zeigt."
         )
         return EXIT_INVALID
-    cfg = ws.get_config(args.id)
+    cfg = svc.get_config(args.id)
     ok = True
     unknown: UnknownHostKey | None = None
-    for result in test_connection(
-        cfg.target,
-        known_hosts=ws.data_dir.known_hosts_path,
-        trust_new_key=trust or None,
-        run_date=dt.date.today(),
-        config_id=cfg.id,
-    ):
+    for result in svc.test_connection(cfg, trust=trust or None):
         out(f"{result.step:<14}{'ok' if result.ok else 'FEHLER'}  {result.detail}")
         ok = ok and result.ok
         if isinstance(result.error, UnknownHostKey):
@@ -252,11 +239,12 @@ def cmd_test(ws: Workspace, args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
-def cmd_schedule(ws: Workspace, args: argparse.Namespace) -> int:
-    cfg = ws.get_config(args.id)
-    tz = ws.time_zone()
+def cmd_schedule(svc: Service, args: argparse.Namespace) -> int:
+    from engine.due import format_due_times, parse_moment
+
+    cfg = svc.get_config(args.id)
     try:
-        start = parse_moment(args.start, tz) if args.start else dt.datetime.now(tz)
+        start = parse_moment(args.start, svc.time_zone()) if args.start else svc.now()
     except ValueError as exc:
         err(f"--from: {exc}")
         return EXIT_INVALID
@@ -264,8 +252,7 @@ def cmd_schedule(ws: Workspace, args: argparse.Namespace) -> int:
         err("--count: muss mindestens 1 sein")
         return EXIT_INVALID
     # `--from` is inclusive: a due time exactly at the given moment is listed.
-    after = start - dt.timedelta(microseconds=1)
-    text = format_due_times(due_times(cfg, after, tz=tz, count=args.count))
+    text = format_due_times(svc.due_times(cfg, start, args.count))
     if text:
         out(text)
     return EXIT_OK
@@ -278,8 +265,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo.main(args.home)
 
 
-def cmd_tui(ws: Workspace, args: argparse.Namespace) -> int:
+def cmd_tui(svc: Service, args: argparse.Namespace) -> int:
     # The UI runs as `python -m tui` so that the engine (and the daemon) never import Textual.
-    argv = [sys.executable, "-m", "tui", "--home", str(ws.data_dir.root)]
+    argv = [sys.executable, "-m", "tui", "--home", str(svc.paths.root)]
     sys.stdout.flush()
     os.execv(sys.executable, argv)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli.common import (
     EXIT_FAILED,
@@ -17,10 +17,12 @@ from engine.cli.common import (
     out,
     read_secret,
 )
+from engine.errors import MailError
 from engine.fields import FieldSpec, Invalid, Secret, check_email, model_to_json, value_at
-from engine.mailer import MailError, send_test_mail
 from engine.settings import CHAIN_FIELDS, SMTP_FIELDS
-from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from engine.service import Service
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -75,20 +77,20 @@ def _show(specs: Sequence[FieldSpec], obj: Any) -> None:
         out(f"  {fs.label + ':':<54}{shown}")
 
 
-def cmd_smtp_set(ws: Workspace, args: argparse.Namespace) -> int:
-    current = ws.smtp_settings()
+def cmd_smtp_set(svc: Service, args: argparse.Namespace) -> int:
+    current = svc.smtp_settings()
     base = model_to_json(current, SMTP_FIELDS) if current else {}
     raw = merged(base, given_field_values(args, SMTP_FIELDS))
     password = read_secret("SMTP-Passwort (leer: unverändert): ") if raw.get("user") else None
     if password is not None:
         raw["password"] = password
-    ws.save_smtp_settings(raw)
+    svc.save_smtp_settings(raw)
     out("SMTP-Einstellungen gespeichert.")
     return EXIT_OK
 
 
-def cmd_smtp_show(ws: Workspace, args: argparse.Namespace) -> int:
-    smtp = ws.smtp_settings()
+def cmd_smtp_show(svc: Service, args: argparse.Namespace) -> int:
+    smtp = svc.smtp_settings()
     if smtp is None:
         out("Kein SMTP-Server eingerichtet: `buchex smtp set --host … --sender …`")
         return EXIT_OK
@@ -97,52 +99,51 @@ def cmd_smtp_show(ws: Workspace, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_smtp_test(ws: Workspace, args: argparse.Namespace) -> int:
-    smtp = ws.smtp_settings()
-    if smtp is None:
+def cmd_smtp_test(svc: Service, args: argparse.Namespace) -> int:
+    if svc.smtp_settings() is None:
         err("Kein SMTP-Server eingerichtet: `buchex smtp set --host … --sender …`")
         return EXIT_FAILED
     try:
         check_email(args.address)
-        send_test_mail(smtp, args.address)
+        summary = svc.send_test_mail(args.address)
     except Invalid as exc:
         err(f"E-Mail: {exc}")
         return EXIT_INVALID
     except MailError as exc:
         err(f"Test-E-Mail fehlgeschlagen: {exc}")
         return EXIT_FAILED
-    out(f"Test-E-Mail an {args.address} gesendet.")
+    out(f"{summary}.")
     return EXIT_OK
 
 
-def cmd_settings_set(ws: Workspace, args: argparse.Namespace) -> int:
+def cmd_settings_set(svc: Service, args: argparse.Namespace) -> int:
     raw = merged(
-        model_to_json(ws.chain_settings(), CHAIN_FIELDS), given_field_values(args, CHAIN_FIELDS)
+        model_to_json(svc.chain_settings(), CHAIN_FIELDS), given_field_values(args, CHAIN_FIELDS)
     )
     if args.ledger_url_stdin:
         raw["ledger_url"] = read_secret("Datenbank-URL: ") or ""
-    ws.save_chain_settings(raw)
+    svc.save_chain_settings(raw)
     out("Einstellungen gespeichert.")
     return EXIT_OK
 
 
-def cmd_reset_key(ws: Workspace, args: argparse.Namespace) -> int:
+def cmd_reset_key(svc: Service, args: argparse.Namespace) -> int:
     if not args.yes:
         err(
             "Verwirft alle gespeicherten Passwörter (FTP/SFTP, SMTP, Datenbank-URL) und legt "
-            f"einen neuen Schlüssel an. Zuerst lieber {ws.data_dir.key_path} aus der Sicherung "
+            f"einen neuen Schlüssel an. Zuerst lieber {svc.paths.key_path} aus der Sicherung "
             "wiederherstellen. Wenn es keine gibt: buchex settings reset-key --yes"
         )
         return EXIT_INVALID
-    forgotten, kept = ws.reset_key()
-    out(f"Neuer Schlüssel angelegt: {ws.data_dir.key_path}.")
+    forgotten, kept = svc.reset_key()
+    out(f"Neuer Schlüssel angelegt: {svc.paths.key_path}.")
     if kept:
         out(f"Der bisherige Schlüssel liegt als {kept} daneben.")
     out(
         f"{forgotten} gespeicherte Passwörter verworfen; bitte neu eingeben "
         "(Schnittstellen: Passwort; buchex smtp set)."
     )
-    if ws.chain_settings().ledger_url:
+    if svc.chain_settings().ledger_url:
         out(
             "Die Datenbank-URL ist mit dem alten Schlüssel gespeichert und nicht mehr lesbar; "
             "bis sie neu eingegeben ist, schlagen Läufe fehl: "
@@ -151,7 +152,7 @@ def cmd_reset_key(ws: Workspace, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_settings_show(ws: Workspace, args: argparse.Namespace) -> int:
+def cmd_settings_show(svc: Service, args: argparse.Namespace) -> int:
     out("[Filialkette]")
-    _show(CHAIN_FIELDS, ws.chain_settings())
+    _show(CHAIN_FIELDS, svc.chain_settings())
     return EXIT_OK

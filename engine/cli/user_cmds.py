@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from engine.cli.common import EXIT_OK, out, read_secret, table
 from engine.fields import Problem, ValidationError
-from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from engine.service import Service
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,20 +33,20 @@ def _password() -> str:
     return password
 
 
-def cmd_add(ws: Workspace, args: argparse.Namespace) -> int:
-    ws.add_user(args.name, _password(), admin=args.admin)
+def cmd_add(svc: Service, args: argparse.Namespace) -> int:
+    svc.add_user(args.name, _password(), admin=args.admin)
     out(f"angelegt: {args.name}{' (Administrator)' if args.admin else ''}")
     return EXIT_OK
 
 
-def cmd_passwd(ws: Workspace, args: argparse.Namespace) -> int:
-    ws.set_password(args.name, _password())
+def cmd_passwd(svc: Service, args: argparse.Namespace) -> int:
+    svc.set_password(args.name, _password())
     out(f"Passwort geändert: {args.name}")
     return EXIT_OK
 
 
-def cmd_list(ws: Workspace, args: argparse.Namespace) -> int:
-    users = ws.list_users()
+def cmd_list(svc: Service, args: argparse.Namespace) -> int:
+    users = svc.list_users()
     if not users:
         out("Keine Benutzer. Anlegen mit `buchex user add NAME [--admin]`.")
         return EXIT_OK

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from engine.formats import FILE_KINDS, FileKind, FormatOption, FormatSpec
+from engine.formats.spec import FILE_KINDS, FileKind, FormatOption, FormatSpec
 
 ALL_KINDS: Final[frozenset[FileKind]] = frozenset(FILE_KINDS)
+#: A config's format when it names none.
+DEFAULT_FORMAT: Final = "datev"
+#: One file per fiscal year and again per calendar year (engine.formats.periods).
+_FISCAL_AND_CALENDAR_YEAR: Final = "engine.formats.periods:fiscal_and_calendar_year"
 
 BUILTIN_FORMATS: Final[tuple[FormatSpec, ...]] = (
     FormatSpec(
@@ -18,6 +22,8 @@ BUILTIN_FORMATS: Final[tuple[FormatSpec, ...]] = (
         writer="engine.formats.datev:DatevFormat",
         kinds=ALL_KINDS,
         validator="engine.formats.datev:validate_file",
+        # Belegdatum is TTMM: the header's WJ-Beginn and Datum vom/bis give the year.
+        file_periods=_FISCAL_AND_CALENDAR_YEAR,
         description="DATEV-Format (EXTF 700): Buchungsstapel und Debitoren/Kreditoren",
     ),
     FormatSpec(
@@ -52,6 +58,7 @@ BUILTIN_FORMATS: Final[tuple[FormatSpec, ...]] = (
         writer="engine.formats.lexware:LexwareFormat",
         kinds=frozenset({"bookings", "incoming"}),
         validator="engine.formats.lexware:validate_file",
+        file_periods=_FISCAL_AND_CALENDAR_YEAR,  # Lexware imports one year at a time
         description="Buchungsdaten für den ASCII-Import von Lexware buchhalter",
     ),
 )

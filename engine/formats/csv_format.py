@@ -87,7 +87,6 @@ class CsvFormat:
     """The spreadsheet CSV for one client in one run (a `engine.formats.FormatWriter`)."""
 
     max_rows: int | None = None
-    split_by_year = False
 
     def __init__(
         self,

@@ -79,7 +79,6 @@ class CsvRfc4180Format:
 
     encoding = ENCODING
     max_rows: int | None = None
-    split_by_year = False
 
     def __init__(
         self,

@@ -31,13 +31,18 @@ Conventions of the tables:
 * ``truncatable``: an over-long value may be shortened (with a warning). Identifiers
   (account numbers, Belegfeld 1, cost centres, VAT IDs, ...) are never shortened: the run
   fails instead, because a cut identifier silently points at something else.
+
+What buchex writes into the Buchungsstapel is data too: ``BUCHUNGSSTAPEL_BINDINGS`` binds
+each of the 125 columns to its value (a booking field, a computed value, a constant or
+nothing) and to the rule for a value the column does not accept. The writer
+(``engine.formats.datev``) builds its rows from that table only.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -611,6 +616,110 @@ COLUMNS: Final[dict[str, tuple[Column, ...]]] = {
 
 
 # ---------------------------------------------------------------------------------------
+# Buchungsstapel: what buchex writes into each column
+# ---------------------------------------------------------------------------------------
+
+#: How a column's value is made (``Binding.value``).
+Value = Literal[
+    "empty",  # nothing: "" (quoted) or bare empty
+    "constant",  # ``Binding.constant``; with ``fields``: only in rows where the field is set
+    "lock",  # the client's Festschreibung: "1" if it locks its batches (as the header says)
+    "as_is",  # the booking field unchanged
+    "cents",  # an amount in cents as 119,00 (refused unless positive and within max_len)
+    "ttmm",  # a date as TTMM (the year is the header's)
+    "digits",  # an integer as its digits
+    "name",  # the catalog's name of the code (document type, branch, payment method)
+    "cost_centre",  # the booking's cost centre, else its branch's
+]
+
+#: What happens to a value the column does not accept (``Binding.mend``).
+Mend = Literal[
+    "fits",  # nothing to check: the value is made to fit
+    "refuse",  # the run fails naming the booking (message ``Binding.refused``)
+    "account",  # Konto rules of the client's Sachkontenlänge (Personenkonto: one digit
+    # more, no leading zero); refused otherwise
+    "automatic",  # BU-Schlüssel against the Automatikkonten of Konto and Gegenkonto: left
+    # out with a warning where the account implies it, refused where it contradicts it
+    "mend",  # transliterated and, if ``truncatable``, shortened, each with a warning;
+    # refused when no rule can mend it (``engine.formats.datev.mend``)
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """One Buchungsstapel column: where its value comes from and how a misfit is handled."""
+
+    column: str  # the heading, as in BUCHUNGSSTAPEL_COLUMNS
+    value: Value
+    #: the booking fields it is made from (``engine.ledger.Booking``); the first one decides
+    #: whether the row has a value at all (a field that may be NULL: only when it is set)
+    fields: tuple[str, ...] = ()
+    mend: Mend = "fits"
+    constant: str = ""  # for value "constant"
+    label: str = ""  # the field named in messages ("" = the heading)
+    refused: str = ""  # for mend "refuse": German message, ``{value}`` the offending value
+
+
+# The columns buchex fills, in the order the writer fills them and reports their problems
+# (column, value, booking fields, mend). Every other column stays empty.
+_FILLED: Final[tuple[Binding, ...]] = (
+    Binding(
+        "Umsatz (ohne Soll/Haben-Kz)",
+        "cents",
+        ("amount_cents",),
+        "refuse",
+        label="Umsatz",
+        refused="Umsatz {value} Cent: muss positiv sein mit höchstens 10 Vorkommastellen",
+    ),
+    Binding(
+        "Soll/Haben-Kennzeichen",
+        "as_is",
+        ("debit_credit",),
+        "refuse",
+        refused="„{value}“ statt S oder H",
+    ),
+    Binding("Konto", "as_is", ("account",), "account"),
+    Binding("Gegenkonto (ohne BU-Schlüssel)", "as_is", ("contra_account",), "account"),
+    Binding("BU-Schlüssel", "as_is", ("tax_key", "account", "contra_account"), "automatic"),
+    Binding("Belegdatum", "ttmm", ("document_date",)),
+    Binding("Belegfeld 1", "as_is", ("document_no",), "mend"),
+    Binding("Buchungstext", "as_is", ("text",), "mend"),
+    Binding("KOST1 - Kostenstelle", "cost_centre", ("cost_center", "branch_id"), "mend"),
+    # Beleginfo: what leads from a line in DATEV back to the booking in the ledger.
+    Binding("Beleginfo - Art 1", "constant", constant="Journalnummer"),
+    Binding("Beleginfo - Inhalt 1", "digits", ("journal_no",)),
+    Binding("Beleginfo - Art 2", "constant", constant="Belegart"),
+    Binding("Beleginfo - Inhalt 2", "name", ("document_type",), "mend"),
+    Binding("Beleginfo - Art 3", "constant", constant="Filiale"),
+    Binding("Beleginfo - Inhalt 3", "name", ("branch_id",), "mend"),
+    Binding("Beleginfo - Art 4", "constant", ("payment_method",), constant="Zahlungsart"),
+    Binding("Beleginfo - Inhalt 4", "name", ("payment_method",), "mend"),
+    # In every row, as in the header: DATEV reads an empty field as "nicht definiert; wird
+    # automatisch festgeschrieben" (docs/datev.md).
+    Binding("Festschreibung", "lock"),
+)
+
+
+def _bind(columns: Sequence[Column], filled: Sequence[Binding]) -> tuple[Binding, ...]:
+    """One binding per column, in column order: the filled ones, "empty" for the rest."""
+    by_name: dict[str, Binding] = {}
+    for binding in filled:
+        if binding.column in by_name:
+            raise ValueError(f"column {binding.column!r} is bound twice")
+        by_name[binding.column] = binding
+    unknown = set(by_name) - {c.name for c in columns}
+    if unknown:
+        raise ValueError(f"no such column: {sorted(unknown)}")
+    return tuple(by_name.get(c.name) or Binding(c.name, "empty") for c in columns)
+
+
+#: Every Buchungsstapel column with its binding, in column order (125).
+BUCHUNGSSTAPEL_BINDINGS: Final = _bind(BUCHUNGSSTAPEL_COLUMNS, _FILLED)
+#: The bound columns that get a value, in the order the writer fills them.
+BUCHUNGSSTAPEL_FILL_ORDER: Final = _FILLED
+
+
+# ---------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------
 
@@ -672,6 +781,19 @@ def field_ok(column: Column, value: str) -> bool:
     if column.charset is not None and not all(column.charset.fullmatch(c) for c in value):
         return False
     return encodable(value)
+
+
+def acceptor(column: Column) -> Callable[[str], re.Match[str] | None]:
+    """`field_ok` for one column as a single compiled regex: its ``fullmatch`` matches
+    exactly the values `field_ok` accepts. For the writer's hot path, where `field_ok`'s
+    steps (length, pattern, charset character by character, Windows-1252) cost more."""
+    text = "[" + re.escape("".join(sorted(CP1252_TEXT))) + "]"
+    parts = [f"(?={text}{{1,{column.max_len}}}\\Z)" if column.max_len else f"(?={text}+\\Z)"]
+    if column.charset is not None:
+        parts.append(f"(?=(?:{column.charset.pattern})*\\Z)")
+    parts.append(f"(?:{column.pattern.pattern})" if column.pattern is not None else ".*")
+    expr = "".join(parts)
+    return re.compile(expr if column.required else f"(?:|{expr})").fullmatch
 
 
 def render_field(column: Column, value: str) -> str:

@@ -63,7 +63,6 @@ class LexwareFormat:
 
     encoding = ENCODING
     max_rows: int | None = None
-    split_by_year = True
 
     def __init__(
         self,

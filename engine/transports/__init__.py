@@ -11,23 +11,27 @@ A transport that failed transiently is closed and a new one opened for the retry
 
 from __future__ import annotations
 
+import posixpath
+from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.transports.base import (
-    FOLDER_PREFIX,
+from engine.errors import (
     ChangedHostKey,
     HostKeyNotConfirmed,
     Reason,
     Step,
-    StepResult,
-    Transport,
     TransportError,
     UnknownHostKey,
+)
+from engine.transports.base import (
+    FOLDER_PREFIX,
+    StepResult,
+    Transport,
     UploadResult,
     remote_folder,
     temp_name,
-    test_connection,
 )
 from engine.transports.known_hosts import KnownHosts, fingerprint
 
@@ -105,3 +109,73 @@ def open_transport(
         transport.close()
         raise
     return transport
+
+
+def test_connection(
+    target: Target,
+    *,
+    known_hosts: Path,
+    trust_new_key: str | None = None,
+    run_date: date,
+    timeout: float = 30,
+    config_id: str | None = None,
+) -> Iterator[StepResult]:
+    """The connection test (SPEC §2), one `StepResult` per step as it happens: Verbinden,
+    Anmelden, Verzeichnis (open or create `remote_folder`), Schreiben (probe file), Löschen.
+    Stops after the first failure. `trust_new_key`: the fingerprint the admin confirmed;
+    an unknown key is stored only if it has exactly that one."""
+    hint_id = config_id or "ID"
+    try:
+        transport = make_transport(
+            target, known_hosts=known_hosts, timeout=timeout, trust_new_key=trust_new_key
+        )
+    except TransportError as err:  # e.g. the stored password cannot be decrypted
+        yield StepResult(err.step, False, _failure_detail(err, hint_id, known_hosts), err)
+        return
+    with transport:
+        step = Step.CONNECT
+        try:
+            transport.open_connection()
+            yield StepResult(step, True, transport.connection_info)
+            step = Step.LOGIN
+            transport.login()
+            yield StepResult(step, True, f"als {target.user}")
+            step = Step.DIRECTORY
+            folder = transport.ensure_directory(remote_folder(target, run_date))
+            yield StepResult(step, True, folder)
+            step = Step.WRITE
+            probe = transport.write_probe(folder)
+            yield StepResult(step, True, f"Testdatei {posixpath.basename(probe)} geschrieben")
+            step = Step.DELETE
+            transport.remove(probe)
+            yield StepResult(step, True, "Testdatei gelöscht")
+        except TransportError as err:
+            yield StepResult(step, False, _failure_detail(err, hint_id, known_hosts), err)
+
+
+test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def _failure_detail(err: TransportError, config_id: str, known_hosts: Path) -> str:
+    text = f"{err.reason} ({err.detail})" if err.detail else err.reason
+    if err.step in (Step.CERTIFICATE, Step.HOST_KEY) and not text.startswith(err.step):
+        text = f"{err.step}: {text}"
+    if isinstance(err, HostKeyNotConfirmed):
+        text = (
+            f"{err.step}: Der Server zeigt einen anderen Hostschlüssel als den bestätigten "
+            f"(bestätigt {err.confirmed}, vom Server {err.key_type} {err.fingerprint}); "
+            "nichts gespeichert. Möglicherweise ein Angriff, oder der Schlüssel wurde "
+            "inzwischen gewechselt: den neuen Fingerabdruck beim Betreiber des Servers "
+            f"bestätigen lassen, dann „buchex test {config_id} --trust {err.fingerprint}“"
+        )
+    elif isinstance(err, UnknownHostKey):
+        text += (
+            f". Fingerabdruck {err.fingerprint} beim Betreiber des Servers bestätigen lassen,"
+            f" dann mit „buchex test {config_id} --trust {err.fingerprint}“ übernehmen"
+        )
+    elif isinstance(err, ChangedHostKey):
+        text += (
+            ". Möglicherweise ein Angriff. Nur wenn der Betreiber den neuen Schlüssel"
+            f" bestätigt, den alten Eintrag in {known_hosts} entfernen"
+        )
+    return text

@@ -34,7 +34,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO, Final, Self
 
-from engine.cipher import CipherError
+from engine.errors import (
+    CipherError,
+    Reason,
+    Step,
+    TransportError,
+)
 
 if TYPE_CHECKING:
     from engine.config import Target
@@ -42,128 +47,6 @@ if TYPE_CHECKING:
 FOLDER_PREFIX: Final = "Automatischer_Buchhaltungsexport_"
 TEMP_SUFFIX: Final = ".buchex-tmp"
 PROBE_CONTENT: Final = b"buchex Verbindungstest\n"
-
-
-class Step:
-    """German step names, as users read them in run records and the connection test."""
-
-    CONNECT: Final = "Verbinden"
-    LOGIN: Final = "Anmelden"
-    DIRECTORY: Final = "Verzeichnis"
-    UPLOAD: Final = "Hochladen"
-    VERIFY: Final = "Prüfen"
-    RENAME: Final = "Umbenennen"
-    DELETE: Final = "Löschen"
-    HOST_KEY: Final = "Hostschlüssel"
-    CERTIFICATE: Final = "Zertifikat"
-    WRITE: Final = "Schreiben"  # connection test: the probe file
-
-
-class Reason:
-    """Plain German reasons (`TransportError.reason`); details go to `TransportError.detail`."""
-
-    NAME_NOT_FOUND: Final = "Name nicht gefunden"
-    NAME_LOOKUP_FAILED: Final = "Namensauflösung gestört"
-    REFUSED: Final = "Verbindung abgelehnt"
-    UNREACHABLE: Final = "Server nicht erreichbar"
-    TIMEOUT: Final = "Zeitüberschreitung"
-    CUT: Final = "Verbindung abgebrochen"
-    LOGIN_REFUSED: Final = "Anmeldung abgelehnt"
-    NO_WRITE: Final = "keine Schreibrechte"
-    NOT_FOUND: Final = "nicht gefunden"
-    DISK_FULL: Final = "Datenträger voll"
-    SIZE_MISMATCH: Final = "Größe stimmt nicht"
-    HOST_KEY_UNKNOWN: Final = "Hostschlüssel unbekannt"
-    HOST_KEY_CHANGED: Final = "Hostschlüssel geändert"
-    HOST_KEY_NOT_CONFIRMED: Final = "Hostschlüssel ist nicht der bestätigte"
-    HOST_KEY_REVOKED: Final = "Hostschlüssel gesperrt"
-    CERT_UNTRUSTED: Final = "Zertifikat nicht vertrauenswürdig"
-    TLS_FAILED: Final = "TLS-Verbindung fehlgeschlagen"
-    NO_TLS: Final = "Server bietet kein FTPS (AUTH TLS) an"
-    NOT_SSH: Final = "kein SSH-Server"
-    NO_COMMON_ALGORITHM: Final = "keine gemeinsamen Verfahren mit dem Server"
-    KEY_FILE: Final = "Schlüsseldatei nicht lesbar"
-    PASSWORD_UNREADABLE: Final = "gespeichertes Passwort nicht lesbar"
-    KEY_FILE_PASSWORD: Final = "Schlüsseldatei verschlüsselt, Passwort fehlt oder falsch"
-    LOCAL_FILE: Final = "lokale Datei nicht lesbar"
-    CONFIG: Final = "Einstellung fehlt"
-    SERVER_REFUSED: Final = "vom Server abgelehnt"
-    SERVER_ERROR: Final = "Serverfehler"
-    PROTOCOL: Final = "unerwartete Serverantwort"
-    CLOSED: Final = "Verbindung nicht geöffnet"
-
-
-class TransportError(Exception):
-    """A failed step. `str(err)` is `"{step}: {reason}"`, plus ` ({detail})` when there is one.
-
-    `transient`: timeouts, refused or cut connections, temporary server errors; the caller
-    retries with backoff. Not transient: login refused, unknown/changed host key, untrusted
-    certificate, no write permission, disk full — these need a person.
-    Messages never contain a password (transports scrub server replies)."""
-
-    def __init__(self, step: str, reason: str, *, detail: str = "", transient: bool = False):
-        self.step = step
-        self.reason = reason
-        self.detail = detail
-        self.transient = transient
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        text = f"{self.step}: {self.reason}"
-        return f"{text} ({self.detail})" if self.detail else text
-
-    def __reduce__(self) -> tuple[object, ...]:  # keep it picklable despite keyword args
-        return (_rebuild, (type(self), self.__dict__))
-
-
-def _rebuild(cls: type[TransportError], state: dict[str, object]) -> TransportError:
-    err = cls.__new__(cls)
-    Exception.__init__(err)
-    err.__dict__.update(state)
-    return err
-
-
-class UnknownHostKey(TransportError):
-    """The SFTP server's host key is not in buchex's known_hosts; an admin must confirm
-    `fingerprint` (OpenSSH format `SHA256:base64`) with `buchex test ID --trust SHA256:…`."""
-
-    def __init__(self, fingerprint: str, *, key_type: str = "", host: str = "") -> None:
-        self.fingerprint = fingerprint
-        self.key_type = key_type
-        self.host = host
-        shown = f"{key_type} {fingerprint}".strip()
-        super().__init__(Step.HOST_KEY, Reason.HOST_KEY_UNKNOWN, detail=shown)
-
-
-class HostKeyNotConfirmed(UnknownHostKey):
-    """The admin confirmed fingerprint `confirmed`, but the server now shows an unknown key
-    with another one (`fingerprint`): nothing is stored. Still an unknown key (a UI may ask
-    about the one shown now), but the message names both."""
-
-    def __init__(
-        self, confirmed: str, fingerprint: str, *, key_type: str = "", host: str = ""
-    ) -> None:
-        super().__init__(fingerprint, key_type=key_type, host=host)
-        self.confirmed = confirmed
-        self.reason = Reason.HOST_KEY_NOT_CONFIRMED
-        shown = f"{key_type} {fingerprint}".strip()
-        self.detail = f"bestätigt {confirmed}, vom Server {shown}"
-        self.args = (str(self),)
-
-
-class ChangedHostKey(TransportError):
-    """The server shows a different key than the one stored: always fails, even with trust
-    (a man in the middle looks exactly like this)."""
-
-    def __init__(self, expected: str, actual: str, *, host: str = "") -> None:
-        self.expected = expected
-        self.actual = actual
-        self.host = host
-        super().__init__(
-            Step.HOST_KEY,
-            Reason.HOST_KEY_CHANGED,
-            detail=f"gespeichert {expected}, vom Server {actual}",
-        )
 
 
 @dataclass(frozen=True)
@@ -452,75 +335,3 @@ class Transport(ABC):
 
 def _file_size(source: BinaryIO) -> int:
     return os.fstat(source.fileno()).st_size
-
-
-def test_connection(
-    target: Target,
-    *,
-    known_hosts: Path,
-    trust_new_key: str | None = None,
-    run_date: date,
-    timeout: float = 30,
-    config_id: str | None = None,
-) -> Iterator[StepResult]:
-    """The connection test (SPEC §2), one `StepResult` per step as it happens: Verbinden,
-    Anmelden, Verzeichnis (open or create `remote_folder`), Schreiben (probe file), Löschen.
-    Stops after the first failure. `trust_new_key`: the fingerprint the admin confirmed;
-    an unknown key is stored only if it has exactly that one."""
-    from engine.transports import make_transport
-
-    hint_id = config_id or "ID"
-    try:
-        transport = make_transport(
-            target, known_hosts=known_hosts, timeout=timeout, trust_new_key=trust_new_key
-        )
-    except TransportError as err:  # e.g. the stored password cannot be decrypted
-        yield StepResult(err.step, False, _failure_detail(err, hint_id, known_hosts), err)
-        return
-    with transport:
-        step = Step.CONNECT
-        try:
-            transport.open_connection()
-            yield StepResult(step, True, transport.connection_info)
-            step = Step.LOGIN
-            transport.login()
-            yield StepResult(step, True, f"als {target.user}")
-            step = Step.DIRECTORY
-            folder = transport.ensure_directory(remote_folder(target, run_date))
-            yield StepResult(step, True, folder)
-            step = Step.WRITE
-            probe = transport.write_probe(folder)
-            yield StepResult(step, True, f"Testdatei {posixpath.basename(probe)} geschrieben")
-            step = Step.DELETE
-            transport.remove(probe)
-            yield StepResult(step, True, "Testdatei gelöscht")
-        except TransportError as err:
-            yield StepResult(step, False, _failure_detail(err, hint_id, known_hosts), err)
-
-
-test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
-
-
-def _failure_detail(err: TransportError, config_id: str, known_hosts: Path) -> str:
-    text = f"{err.reason} ({err.detail})" if err.detail else err.reason
-    if err.step in (Step.CERTIFICATE, Step.HOST_KEY) and not text.startswith(err.step):
-        text = f"{err.step}: {text}"
-    if isinstance(err, HostKeyNotConfirmed):
-        text = (
-            f"{err.step}: Der Server zeigt einen anderen Hostschlüssel als den bestätigten "
-            f"(bestätigt {err.confirmed}, vom Server {err.key_type} {err.fingerprint}); "
-            "nichts gespeichert. Möglicherweise ein Angriff, oder der Schlüssel wurde "
-            "inzwischen gewechselt: den neuen Fingerabdruck beim Betreiber des Servers "
-            f"bestätigen lassen, dann „buchex test {config_id} --trust {err.fingerprint}“"
-        )
-    elif isinstance(err, UnknownHostKey):
-        text += (
-            f". Fingerabdruck {err.fingerprint} beim Betreiber des Servers bestätigen lassen,"
-            f" dann mit „buchex test {config_id} --trust {err.fingerprint}“ übernehmen"
-        )
-    elif isinstance(err, ChangedHostKey):
-        text += (
-            ". Möglicherweise ein Angriff. Nur wenn der Betreiber den neuen Schlüssel"
-            f" bestätigt, den alten Eintrag in {known_hosts} entfernen"
-        )
-    return text

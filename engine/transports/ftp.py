@@ -26,7 +26,8 @@ import ssl
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
-from engine.transports.base import Deadline, Reason, Step, Transport, TransportError, map_os_error
+from engine.errors import Reason, Step, TransportError
+from engine.transports.base import Deadline, Transport, map_os_error
 
 if TYPE_CHECKING:
     from engine.config import Target

@@ -36,17 +36,15 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from paramiko.sftp import CMD_INIT, CMD_VERSION, SFTPError
 from paramiko.ssh_exception import IncompatiblePeer
 
-from engine.transports.base import (
+from engine.errors import (
     ChangedHostKey,
-    Deadline,
     HostKeyNotConfirmed,
     Reason,
     Step,
-    Transport,
     TransportError,
     UnknownHostKey,
-    map_os_error,
 )
+from engine.transports.base import Deadline, Transport, map_os_error
 from engine.transports.known_hosts import (
     KnownHosts,
     KnownHostsError,

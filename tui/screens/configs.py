@@ -1,8 +1,8 @@
 """Schnittstellen (the seed's "Schnittstellen suchen"): filter, table, actions.
 
-The list follows the store live: a timer compares the store's stamp (one stat call) and
-reloads in a worker only when it changed, so saves by the daemon, the CLI or another TUI
-show up within half a second.
+The list follows the store live: the app's watcher says when configs or runs changed or a
+minute passed (tui/messages.py), and the list reloads in a worker, so saves by the daemon,
+the CLI or another TUI show up within half a second.
 
 A load has up to three passes, each drawn as it is done (and only if it changes anything):
 1. the rows, as soon as the configs are read; the cells that need more keep their last
@@ -17,20 +17,22 @@ On a cold start with 1000 configs the rows are up in about the time a bare Textu
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Hashable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Checkbox, Header, Input
 from textual.worker import Worker, get_current_worker
 
 from engine.config import ExportConfig
-from tui.context import buchex
+from engine.runs import RunSummary
+from tui.commands import Providers, ScreenCommands
 from tui.formatting import (
     DASH,
     branch_name,
@@ -38,17 +40,17 @@ from tui.formatting import (
     format_last_run,
     format_when,
 )
+from tui.messages import ConfigsChanged, MinutePassed, RunsChanged
 from tui.screens.confirm import ConfirmDialog
-from tui.screens.outside_window import ManualRunScreen
+from tui.screens.outside_window import ManualRun
 from tui.widgets.config_table import ConfigTable
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.inputs import BlinkAwareInput
 from tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
-    from engine.ledger import Catalog
+    from engine.service import Catalog, Service
 
-POLL_SECONDS = 0.5
 PENDING = "…"  # a cell the second pass has not worked out yet
 
 # Filiale, Nächste Ausführung, Letzter Lauf: the cells of the second pass.
@@ -80,7 +82,29 @@ def make_entry(cfg: ExportConfig, details: Details) -> Entry:
     return Entry(cfg, cells, haystack, bool(cfg.workstation))
 
 
-class ConfigListScreen(ManualRunScreen):
+def last_run_of(summary: RunSummary | None) -> tuple[str, dt.datetime] | None:
+    """For "Letzter Lauf": the status as shown, and when it ended (started, if running)."""
+    if summary is None:
+        return None
+    when = summary.finished_at if summary.status != "running" else None
+    return summary.label, dt.datetime.fromisoformat(when or summary.started_at)
+
+
+class ListCommands(ScreenCommands):
+    def commands(self) -> Iterable[SystemCommand]:
+        screen = self.screen
+        assert isinstance(screen, ConfigListScreen)
+        yield SystemCommand(
+            "Neue Schnittstelle", "Eine Schnittstelle anlegen (n)", screen.action_new
+        )
+        yield SystemCommand(
+            "Protokoll dieser Schnittstelle",
+            "Die Läufe der ausgewählten Schnittstelle (l)",
+            screen.action_protocol_for,
+        )
+
+
+class ConfigListScreen(Screen[None]):
     CSS_PATH = "configs.tcss"
     # Focused at compose, before any key arrives; a focus() in on_mount would land later
     # and take the focus back from a filter that "/" typed ahead had just focused.
@@ -100,6 +124,7 @@ class ConfigListScreen(ManualRunScreen):
         Binding("s", "app.open('security')", "Sicherheit"),
         Binding("q", "app.quit", "Beenden", show=False),
     ]
+    COMMANDS: ClassVar[Providers] = {ListCommands}
 
     class Loaded(Message):
         """One pass of a load (see the module's doc); `final`: every cell is worked out."""
@@ -128,10 +153,12 @@ class ConfigListScreen(ManualRunScreen):
             self.text = text
             self.error = error
 
-    def __init__(self) -> None:
+    def __init__(self, service: Service) -> None:
         super().__init__()
+        self.service = service
+        self.manual_run = ManualRun(self, service, finished=self._run_finished)
         self.entries: list[Entry] = []
-        self._signal: Hashable = object()  # never equal: the first poll loads
+        self._stale = False  # changed while covered: reload when shown again
         self._select: str | None = None  # row to put the cursor on after the next load
         self._shown_keys: list[str] = []
         # The second pass's cells per config id, with the config they were worked out for.
@@ -160,35 +187,30 @@ class ConfigListScreen(ManualRunScreen):
         # Filter as the value changes, not on Input.Changed: that message is handled after
         # the frame showing the typed character, so the rows would follow a frame later.
         self.watch(self.query_one("#filter", Input), "value", self._filter_changed, init=False)
-        self.set_interval(POLL_SECONDS, self._poll)
-        self._poll()
+        self.reload()
 
     # --- loading ------------------------------------------------------------------------
 
-    def _change_signal(self) -> Hashable:
-        app = buchex(self)
-        extra = app.hooks.changes() if app.hooks.changes else None
-        # The minute too: "Nächste Ausführung"/"heute" move on with the clock.
-        minute = app.clock.now().replace(second=0, microsecond=0)
-        return (app.workspace.store.stamp(), extra, minute)
-
-    def _poll(self) -> None:
-        if not self.is_current and self.loaded:
-            return  # covered by another screen: catch up on resume
-        signal = self._change_signal()
-        if signal != self._signal:
-            self._signal = signal
+    @on(ConfigsChanged)
+    @on(RunsChanged)  # "Letzter Lauf"
+    @on(MinutePassed)  # "Nächste Ausführung", "heute" move on with the clock
+    def _changed(self) -> None:
+        if self.is_current or not self.loaded:
             self.reload()
+        else:
+            self._stale = True  # covered by another screen: catch up on resume
 
     def on_screen_resume(self) -> None:
-        self._poll()
+        if self._stale:
+            self._stale = False
+            self.reload()
 
     @work(thread=True, exclusive=True, group="reload")
     def reload(self) -> None:
-        app = buchex(self)
+        service = self.service
         worker = get_current_worker()
         try:
-            configs = app.workspace.list_configs()
+            configs = service.list_configs()
         except Exception as exc:
             self.post_message(self.Loaded(None, f"Schnittstellen nicht lesbar: {exc}"))
             return
@@ -197,7 +219,7 @@ class ConfigListScreen(ManualRunScreen):
         # 1: the rows, with the slow cells as the last load left them ("…" if new).
         self._post(worker, configs, known, final=False)
         # 2: schedule and run history: cached per config, quick after the first load.
-        now = app.clock.now()
+        now = service.clock.now()
         catalog = self._catalog
         cells = {
             c.id: (
@@ -212,7 +234,7 @@ class ConfigListScreen(ManualRunScreen):
         # 3: the branches' names. The first time this opens the ledger and loads SQLAlchemy,
         # which takes longer than the other two passes together.
         try:
-            catalog = app.workspace.catalog()
+            catalog = service.catalog()
         except Exception:
             catalog = None  # the list still works; Filiale shows the id
         cells = {c.id: (branch_name(c, catalog), *cells[c.id][1:]) for c in configs}
@@ -253,13 +275,12 @@ class ConfigListScreen(ManualRunScreen):
 
     def _times(self, cfg: ExportConfig, now: dt.datetime) -> tuple[str, str]:
         """Nächste Ausführung and Letzter Lauf."""
-        hooks = buchex(self).hooks
         try:
-            due = format_when(hooks.next_due(cfg), now)
+            due = format_when(self.service.next_due(cfg), now)
         except Exception:
             due = "?"  # one broken schedule must not hide the list
         try:
-            last = format_last_run(hooks.last_run(cfg.id), now)
+            last = format_last_run(last_run_of(self.service.last_run(cfg.id)), now)
         except Exception:
             last = "?"
         return due, last
@@ -354,29 +375,33 @@ class ConfigListScreen(ManualRunScreen):
         return cfg
 
     def _after_edit(self, cfg_id: str | None) -> None:
-        if cfg_id:
+        if cfg_id:  # saved: show it, with the cursor on it
             self._select = cfg_id
-            self._signal = object()  # reload even if the stamp looks the same
+            if self.is_current:
+                self.reload()
+            else:
+                self._stale = True
 
     # The other screens are imported when first opened: a start waits only for the list.
 
     def action_new(self) -> None:
         from tui.screens.editor import EditorScreen
 
-        self.app.push_screen(EditorScreen(), self._after_edit)
+        self.app.push_screen(EditorScreen(self.service), self._after_edit)
 
     @on(ConfigTable.RowSelected)
     def action_edit(self) -> None:
         from tui.screens.editor import EditorScreen
 
         if (cfg := self.selected()) is not None:
-            self.app.push_screen(EditorScreen(cfg.id), self._after_edit)
+            self.app.push_screen(EditorScreen(self.service, cfg.id), self._after_edit)
 
     def action_duplicate(self) -> None:
         from tui.screens.editor import EditorScreen
 
         if (cfg := self.selected()) is not None:
-            self.app.push_screen(EditorScreen(cfg.id, duplicate=True), self._after_edit)
+            editor = EditorScreen(self.service, cfg.id, duplicate=True)
+            self.app.push_screen(editor, self._after_edit)
 
     def action_delete(self) -> None:
         cfg = self.selected()
@@ -400,43 +425,39 @@ class ConfigListScreen(ManualRunScreen):
     @work(thread=True, group="actions")
     def _delete(self, cfg: ExportConfig) -> None:
         try:
-            buchex(self).workspace.delete_config(cfg.id)
+            self.service.delete_config(cfg.id)
         except Exception as exc:
             self.post_message(self.Done(f"Nicht gelöscht: {exc}", error=True))
             return
         self.post_message(self.Done(f"„{cfg.name}“ gelöscht."))
 
     def action_run_now(self) -> None:
-        # Outside 06:00–22:00 ManualRunScreen asks first (SPEC §3).
-        if self.can_run_now() and (cfg := self.selected()) is not None:
-            self.start_run(cfg.id, cfg.name or cfg.id)
+        # Outside 06:00–22:00 ManualRun asks first (SPEC §3).
+        if (cfg := self.selected()) is not None:
+            self.manual_run.start(cfg.id, cfg.name or cfg.id)
 
-    def run_finished(self, config_id: str) -> None:
-        self._poll()  # "Letzter Lauf"
+    def _run_finished(self, config_id: str) -> None:
+        self.reload()  # "Letzter Lauf"
 
     def action_test(self) -> None:
-        hook = buchex(self).hooks.test_connection
-        if hook is None:
-            self.notify("Der Verbindungstest ist noch nicht verfügbar.", severity="warning")
-            return
         if (cfg := self.selected()) is not None:
             from tui.screens.hostkey import HostKeyTestDialog
 
             # Asks about an unknown SFTP host key and re-runs trusting exactly that key.
-            self.app.push_screen(HostKeyTestDialog(cfg, hook))
+            self.app.push_screen(HostKeyTestDialog(cfg, self.service))
 
     def action_protocol_for(self) -> None:
         from tui.screens.protocol import ProtocolScreen
 
         if (cfg := self.selected()) is not None:
-            self.app.push_screen(ProtocolScreen(config_id=cfg.id))
+            self.app.push_screen(ProtocolScreen(self.service, config_id=cfg.id))
 
     @on(Done)
     def _done(self, message: Done) -> None:
         self.notify(
             message.text, severity="error" if message.error else "information", markup=False
         )
-        self._poll()
+        self.reload()
 
     def shown_ids(self) -> Sequence[str]:
         """The ids in table order (for tests and the command palette)."""

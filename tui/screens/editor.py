@@ -4,9 +4,11 @@ heading (Konfiguration, FTP, Ausführungsdetails, E-Mail), with the FTP and E-Ma
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
+from textual.app import SystemCommand
 from textual.message import Message
 from textual.widgets import Button
 
@@ -14,19 +16,20 @@ from engine.config import (
     FIELDS,
     FTP,
     MAIL,
+    SECTIONS,
     ExportConfig,
     Target,
     parse_config,
 )
 from engine.fields import FieldSpec, Invalid, Problem, ValidationError, parse_values
-from tui.context import buchex
+from tui.commands import Providers, ScreenCommands
 from tui.screens.form_screen import FormScreen, action_row
 from tui.widgets.fields import Options
 from tui.widgets.form import FieldForm
 from tui.widgets.step_log import StepLog
 
 if TYPE_CHECKING:
-    from engine.ledger import Catalog
+    from engine.service import Catalog, Service
 
 _NAME_MAX = 80  # the model's limit for Name; a duplicate's " (Kopie)" must fit
 _MAIL_SPEC = next(s for s in FIELDS if s.section == MAIL and s.kind == "email")
@@ -49,8 +52,27 @@ def catalog_options(catalog: Catalog, source: str) -> Options:
     raise ValueError(f"unknown catalog {source!r}")
 
 
+class EditorCommands(ScreenCommands):
+    def commands(self) -> Iterable[SystemCommand]:
+        screen = self.screen
+        assert isinstance(screen, EditorScreen)
+        yield SystemCommand("Speichern", "Die Schnittstelle speichern (Strg+S)", screen.action_save)
+        for section in SECTIONS:
+            yield SystemCommand(
+                f"Abschnitt: {section}",
+                f"Zum Abschnitt „{section}“ springen",
+                lambda s=section: screen.jump_to(s),
+            )
+        yield SystemCommand(
+            "Verbindungstest", "FTP-Verbindung testen", screen.action_test_connection
+        )
+
+
 class EditorScreen(FormScreen):
-    """New (config_id None), edit, or duplicate (a copy without id, password included)."""
+    """New (config_id None), edit, or duplicate (a copy without id, password included).
+    Dismisses with the saved config's id (None: left without saving)."""
+
+    COMMANDS: ClassVar[Providers] = {EditorCommands}
 
     class CatalogLoaded(Message):
         def __init__(self, catalog: Catalog | None, error: str | None = None) -> None:
@@ -58,8 +80,10 @@ class EditorScreen(FormScreen):
             self.catalog = catalog
             self.error = error
 
-    def __init__(self, config_id: str | None = None, *, duplicate: bool = False) -> None:
-        super().__init__()
+    def __init__(
+        self, service: Service, config_id: str | None = None, *, duplicate: bool = False
+    ) -> None:
+        super().__init__(service)
         self.config_id = config_id
         self.duplicate = duplicate
         self.source: ExportConfig | None = None  # the stored config (edit and duplicate)
@@ -82,13 +106,13 @@ class EditorScreen(FormScreen):
     def load_model(self) -> Any:
         if self.config_id is None:
             return ExportConfig()
-        self.source = buchex(self).workspace.get_config(self.config_id)
+        self.source = self.service.get_config(self.config_id)
         return self.source
 
     @work(thread=True, exclusive=True, group="catalog")
     def _load_catalog(self) -> None:
         try:
-            catalog = buchex(self).workspace.catalog()
+            catalog = self.service.catalog()
         except Exception as exc:  # LedgerError etc.: editing works, checks come on save
             self.post_message(self.CatalogLoaded(None, str(exc)))
             return
@@ -168,21 +192,14 @@ class EditorScreen(FormScreen):
     def save_model(self, raw: dict[str, Any]) -> Any:
         if self.config_id is not None and not self.duplicate:
             raw = {**raw, "id": self.config_id}
-        return buchex(self).workspace.save_config(raw, catalog=self.catalog)
+        return self.service.save_config(raw, catalog=self.catalog)
 
     def saved(self, result: Any) -> None:
         cfg: ExportConfig = result
         self.notify(f"„{cfg.name}“ gespeichert.", markup=False)
         self.dismiss(cfg.id)
 
-    def stored_secret(self, path: str) -> str | None:
-        if self.source is None:
-            return None
-        stored = buchex(self).workspace.get_config(self.source.id)
-        secret = stored.target.password if path == "target.password" else None
-        return secret.reveal() if secret else None
-
-    def audit_config_id(self) -> str | None:
+    def secret_config_id(self) -> str | None:
         return self.source.id if self.source else None
 
     # --- tests ------------------------------------------------------------------------
@@ -206,10 +223,6 @@ class EditorScreen(FormScreen):
 
     @on(Button.Pressed, "#ftp-test")
     def action_test_connection(self) -> None:
-        hook = buchex(self).hooks.test_connection
-        if hook is None:
-            self.not_available("Der Verbindungstest")
-            return
         if self.form is None:
             return
         cfg, problems = self.config_for_test()
@@ -224,7 +237,8 @@ class EditorScreen(FormScreen):
                 markup=False,
             )
             return
-        self.start_steps("ftp-steps", "Verbindungstest läuft …", hook, cfg)
+        test = self.service.test_connection
+        self.start_steps("ftp-steps", "Verbindungstest läuft …", test, cfg)
 
     @on(Button.Pressed, "#mail-test")
     def action_test_mail(self) -> None:

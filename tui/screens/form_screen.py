@@ -1,6 +1,6 @@
 """What the editor and the settings screens share: a FieldForm filled in a worker,
 Speichern (ctrl+s) in a worker, Zurück (escape) asking "Änderungen verwerfen?", the
-password eye with its rules and audit record, test results as they arrive."""
+password eye (the service decides and audits), test results as they arrive."""
 
 from __future__ import annotations
 
@@ -17,18 +17,16 @@ from textual.widget import Widget
 from textual.widgets import Header, Input, Label, LoadingIndicator
 
 from engine.fields import FieldSpec, Problem, ValidationError
-from tui.context import buchex
-from tui.permissions import reveal_refusal
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.hostkey import HostKeyProblem, ask_host_key, trusting, watch_host_keys
-from tui.screens.reveal import RevealDialog
+from tui.screens.reveal import RevealDialog, Revealed
 from tui.widgets.fields import SecretRow
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.form import FieldForm
 from tui.widgets.step_log import StepArrived, StepLog, run_steps
 
 if TYPE_CHECKING:
-    pass
+    from engine.service import Service
 
 
 def action_row(*widgets: Widget, label: str = "", id: str | None = None) -> Horizontal:
@@ -47,8 +45,8 @@ class FormScreen(Screen[str | None]):
         Binding("ctrl+s", "save", "Speichern"),
         Binding("escape", "leave", "Zurück"),
     ]
-    # Audit names secrets as "<prefix><path>", e.g. "smtp.password".
-    AUDIT_PREFIX = ""
+    # The service names secrets "<prefix><path>", e.g. "smtp.password".
+    SECRET_PREFIX = ""
 
     class Loaded(Message):
         def __init__(self, model: Any, error: str | None = None) -> None:
@@ -73,19 +71,13 @@ class FormScreen(Screen[str | None]):
             self.path = path
             self.refusal = refusal
 
-    class SecretLoaded(Message):
-        def __init__(self, path: str, clear: str | None, error: str | None = None) -> None:
-            super().__init__()
-            self.path = path
-            self.clear = clear
-            self.error = error
-
-    def __init__(self) -> None:
+    def __init__(self, service: Service) -> None:
         super().__init__()
+        self.service = service
         self.form: FieldForm | None = None
         self._saving = False
 
-    # --- subclass API (load_model, save_model, stored_secret run in worker threads) ------
+    # --- subclass API (load_model and save_model run in worker threads) --------------------
 
     def load_model(self) -> Any:
         raise NotImplementedError
@@ -100,10 +92,8 @@ class FormScreen(Screen[str | None]):
         self.notify("Gespeichert.")
         self.dismiss(None)
 
-    def stored_secret(self, path: str) -> str | None:
-        raise NotImplementedError
-
-    def audit_config_id(self) -> str | None:
+    def secret_config_id(self) -> str | None:
+        """The stored config whose secrets the eye shows (the editor's)."""
         return None
 
     # --- layout and loading -----------------------------------------------------------
@@ -215,8 +205,12 @@ class FormScreen(Screen[str | None]):
 
     # --- leaving ----------------------------------------------------------------------
 
+    def has_unsaved_changes(self) -> bool:
+        """Asked by the app before it replaces this screen with another one."""
+        return self.form is not None and self.form.is_dirty()
+
     def action_leave(self) -> None:
-        if self.form is not None and self.form.is_dirty():
+        if self.has_unsaved_changes():
             self.app.push_screen(
                 ConfirmDialog(
                     "Änderungen verwerfen?",
@@ -236,9 +230,6 @@ class FormScreen(Screen[str | None]):
 
     # --- the password eye -------------------------------------------------------------
 
-    def _audit_field(self, path: str) -> str:
-        return self.AUDIT_PREFIX + path
-
     @on(SecretRow.RevealRequested)
     def _reveal_requested(self, event: SecretRow.RevealRequested) -> None:
         event.stop()
@@ -246,9 +237,8 @@ class FormScreen(Screen[str | None]):
 
     @work(thread=True, exclusive=True, group="reveal")
     def _check_reveal(self, path: str) -> None:
-        app = buchex(self)
         try:
-            refusal = reveal_refusal(app.workspace, app.actor)
+            refusal = self.service.reveal_refusal()
         except Exception as exc:
             refusal = f"Prüfung nicht möglich: {exc}"
         self.post_message(self.RevealChecked(path, refusal))
@@ -260,62 +250,33 @@ class FormScreen(Screen[str | None]):
             return
         assert self.form is not None
         path = message.path
+        field, config_id = self.SECRET_PREFIX + path, self.secret_config_id()
+
+        def reveal(password: str) -> str | None:  # in the dialog's worker
+            return self.service.reveal_secret(field, password, config_id=config_id)
+
+        def answered(answer: Revealed | None) -> None:
+            if answer is not None:
+                self._show_secret(path, answer.secret)
+
         label = self.form.rows[path].spec.label
+        self.app.push_screen(RevealDialog(self.service.actor, label, reveal), answered)
 
-        def answered(ok: bool | None) -> None:
-            if ok:
-                self._load_secret(path)
-
-        self.app.push_screen(
-            RevealDialog(buchex(self).actor, label, lambda pw: self._verify(pw, path)), answered
-        )
-
-    def _verify(self, password: str, path: str) -> bool:
-        """Runs in the dialog's worker: check the password; failed attempts are audited."""
-        app = buchex(self)
-        ok = app.workspace.check_user_password(app.actor, password)
-        if not ok:
-            app.workspace.audit.record(
-                "secret.reveal_denied",
-                config_id=self.audit_config_id(),
-                fields=[self._audit_field(path)],
-                detail="Passwort falsch",
-                actor=app.actor,
+    def _show_secret(self, path: str, clear: str | None) -> None:
+        if not clear:
+            self.notify(
+                "Es ist kein Passwort gespeichert.",
+                title="Passwort anzeigen",
+                severity="error",
+                markup=False,
             )
-        return ok
-
-    @work(thread=True, group="reveal")
-    def _load_secret(self, path: str) -> None:
-        app = buchex(self)
-        try:
-            clear = self.stored_secret(path)
-            if clear:
-                app.workspace.audit.record(
-                    "secret.reveal",
-                    config_id=self.audit_config_id(),
-                    fields=[self._audit_field(path)],
-                    actor=app.actor,
-                )
-        except Exception as exc:
-            self.post_message(self.SecretLoaded(path, None, str(exc)))
-            return
-        self.post_message(self.SecretLoaded(path, clear))
-
-    @on(SecretLoaded)
-    def _secret_loaded(self, message: SecretLoaded) -> None:
-        if message.error is not None or not message.clear:
-            text = message.error or "Es ist kein Passwort gespeichert."
-            self.notify(text, title="Passwort anzeigen", severity="error", markup=False)
             return
         assert self.form is not None
-        row = self.form.rows[message.path]
+        row = self.form.rows[path]
         if isinstance(row, SecretRow):
-            row.reveal(message.clear)
+            row.reveal(clear)
 
     # --- tests (connection, mail) -----------------------------------------------------
-
-    def not_available(self, what: str) -> None:
-        self.notify(f"{what} ist noch nicht verfügbar.", severity="warning")
 
     def start_steps(
         self, log_id: str, status: str, test: Callable[[Any], Iterable[object]], arg: Any
@@ -332,10 +293,8 @@ class FormScreen(Screen[str | None]):
         """An unknown SFTP host key: ask; "Vertrauen" re-runs the test trusting only it."""
 
         def trusted(fingerprint: str) -> None:
-            hook = buchex(self).hooks.test_connection
-            if hook is not None:
-                test = trusting(buchex(self), hook, fingerprint)
-                self.start_steps(message.log_id, "Verbindungstest läuft …", test, message.arg)
+            test = trusting(self.service, fingerprint)
+            self.start_steps(message.log_id, "Verbindungstest läuft …", test, message.arg)
 
         ask_host_key(self, message, trusted)
 
@@ -347,14 +306,9 @@ class FormScreen(Screen[str | None]):
 
     def mail_test(self, address: str, log_id: str) -> None:
         """Send a test mail with the stored SMTP settings; the result goes to `log_id`."""
-        hook = buchex(self).hooks.send_test_mail
-        if hook is None:
-            self.not_available("Die Test-E-Mail")
-            return
 
         def send(to: str) -> Iterable[object]:
-            summary = hook(to)
-            return [summary or f"Test-E-Mail an {to} gesendet"]
+            return [self.service.send_test_mail(to)]
 
         self.start_steps(log_id, f"Test-E-Mail an {address} wird gesendet …", send, address)
 

@@ -4,14 +4,14 @@ admin compared its SHA256 fingerprint; a changed key always fails.
 `watch_host_keys` wraps a test so that a failed step carrying `UnknownHostKey` or
 `ChangedHostKey` is reported as a `HostKeyProblem` message. The screen showing the test
 (the editor via FormScreen, the list's `HostKeyTestDialog`) then opens `HostKeyDialog`;
-"Vertrauen" runs the test again with `trust=<that fingerprint>` through `trusting`, which
-writes the audit record first.
+"Vertrauen" runs the test again with `trust=<that fingerprint>` through `trusting`: the
+service writes the audit record before it tests.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -22,16 +22,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
 from engine.config import ExportConfig
-from engine.transports import ChangedHostKey, HostKeyNotConfirmed, UnknownHostKey
-from tui.hooks import ConnectionTest
+from engine.errors import ChangedHostKey, HostKeyNotConfirmed, UnknownHostKey
 from tui.screens.test_dialog import ConnectionTestDialog
 from tui.widgets.step_log import StepLog
 
 if TYPE_CHECKING:
-    from tui.app import BuchexApp
+    from engine.service import Service
 
 HostKeyError = UnknownHostKey | ChangedHostKey
-AUDIT_ACTION = "hostkey.trust"
 
 
 class HostKeyProblem(Message):
@@ -63,18 +61,12 @@ def watch_host_keys(
     return watched
 
 
-def trusting(
-    app: BuchexApp, hook: ConnectionTest, fingerprint: str
-) -> Callable[[ExportConfig], Iterator[object]]:
-    """The test again, trusting exactly `fingerprint`; the admin's decision is audited
-    (in the worker, like the test: the audit log is a file)."""
+def trusting(service: Service, fingerprint: str) -> Callable[[ExportConfig], Iterator[object]]:
+    """The test again, trusting exactly `fingerprint` (the service audits the decision)."""
 
     def test(cfg: ExportConfig) -> Iterator[object]:
-        app.workspace.audit.record(
-            AUDIT_ACTION, config_id=cfg.id or None, detail=fingerprint, actor=app.actor
-        )
         yield f"Hostschlüssel {fingerprint} bestätigt – Test läuft erneut"
-        yield from hook(cfg, fingerprint)
+        yield from service.test_connection(cfg, trust=fingerprint)
 
     return test
 
@@ -191,10 +183,10 @@ class HostKeyTestDialog(ConnectionTestDialog):
 
     LOG_ID = "test-steps"
 
-    def __init__(self, cfg: ExportConfig, hook: ConnectionTest) -> None:
+    def __init__(self, cfg: ExportConfig, service: Service) -> None:
         super().__init__(cfg, self._watched)
-        self._hook = hook
-        self._test_now: Callable[[ExportConfig], Iterable[object]] = hook
+        self._service = service
+        self._test_now: Callable[[ExportConfig], Iterable[object]] = service.test_connection
 
     def _watched(self, cfg: ExportConfig) -> Iterator[object]:
         # Runs in the dialog's worker; `_test_now` is the plain or the trusting test.
@@ -206,6 +198,6 @@ class HostKeyTestDialog(ConnectionTestDialog):
         ask_host_key(self, message, self._trust)
 
     def _trust(self, fingerprint: str) -> None:
-        self._test_now = trusting(cast("BuchexApp", self.app), self._hook, fingerprint)
+        self._test_now = trusting(self._service, fingerprint)
         self.query_one(StepLog).start("Verbindungstest läuft …")
         self._run()

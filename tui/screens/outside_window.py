@@ -1,22 +1,25 @@
 """Manual runs: "Ausführen" in the list (r), "Erneut ausführen" in the Protokoll (e).
 
-SPEC §3: a manual run outside 06:00–22:00 needs an explicit confirmation. A worker reads the
-configured time zone and looks at the app's clock; outside the window the screen asks
-"Es ist HH:MM Uhr – außerhalb 06:00–22:00. Trotzdem jetzt ausführen?", and only "Ja" calls
-the run_now hook with force=True. Inside the window it runs at once with force=False.
+SPEC §3: a manual run outside 06:00–22:00 needs an explicit confirmation. `ManualRun` (a
+helper the screens own, not a base class) looks at the service's clock in the configured
+time zone in a worker; outside the window it asks "Es ist HH:MM Uhr – außerhalb
+06:00–22:00. Trotzdem jetzt ausführen?", and only "Ja" runs with force=True. Inside the
+window it runs at once with force=False.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from textual import on, work
-from textual.message import Message
-from textual.screen import Screen
-
-from engine.schedule import inside_window
-from tui.context import buchex
+from engine.service import run_summary
 from tui.screens.confirm import ConfirmDialog
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from engine.service import Service
 
 
 def outside_window_question(now: dt.datetime) -> str:
@@ -40,85 +43,71 @@ class OutsideWindowDialog(ConfirmDialog):
         )
 
 
-class ManualRunScreen(Screen[None]):
-    """A screen that starts manual runs; subclasses call `start_run`."""
+ConfigCallback = Callable[[str], object]
 
-    class Ask(Message):
-        """Outside the window: ask before running."""
 
-        def __init__(self, config_id: str, name: str, now: dt.datetime) -> None:
-            super().__init__()
-            self.config_id = config_id
-            self.name = name
-            self.now = now
+def _nothing(config_id: str) -> None:
+    return None
 
-    class RunStarted(Message):
-        def __init__(self, config_id: str, name: str) -> None:
-            super().__init__()
-            self.config_id = config_id
-            self.name = name
 
-    class RunDone(Message):
-        """The run ended: a German summary for a notification."""
+class ManualRun:
+    """Runs configs now for `screen`: asks outside the window, runs in a worker, tells the
+    result as a notification. `started(config_id)` is called just before a run starts (the
+    Protokoll follows it), `finished(config_id)` when it ended (the list reloads)."""
 
-        def __init__(self, config_id: str, text: str, *, error: bool = False) -> None:
-            super().__init__()
-            self.config_id = config_id
-            self.text = text
-            self.error = error
+    def __init__(
+        self,
+        screen: Screen[Any],
+        service: Service,
+        *,
+        started: ConfigCallback = _nothing,
+        finished: ConfigCallback = _nothing,
+    ) -> None:
+        self._screen = screen
+        self._service = service
+        self._started = started
+        self._finished = finished
 
-    def can_run_now(self) -> bool:
-        """False (and says so) without a run_now hook."""
-        if buchex(self).hooks.run_now is None:
-            self.notify("„Jetzt ausführen“ ist noch nicht verfügbar.", severity="warning")
-            return False
-        return True
+    def start(self, config_id: str, name: str) -> None:
+        self._run(config_id, name, force=False)
 
-    def start_run(self, config_id: str, name: str) -> None:
-        if self.can_run_now():
-            self._manual_run(config_id, name, force=False)
+    def _run(self, config_id: str, name: str, *, force: bool) -> None:
+        self._screen.run_worker(
+            lambda: self._work(config_id, name, force),
+            thread=True,
+            group="actions",
+            name=f"run {config_id}",
+        )
 
-    @work(thread=True, group="actions")
-    def _manual_run(self, config_id: str, name: str, *, force: bool) -> None:
-        app = buchex(self)
-        hook = app.hooks.run_now
-        assert hook is not None
+    def _work(self, config_id: str, name: str, force: bool) -> None:
+        # A worker thread; `call_later` hands each answer to the UI thread (dropped if the
+        # screen has closed meanwhile).
+        screen, service = self._screen, self._service
         try:
             if not force:
-                tz = app.workspace.time_zone()
-                now = app.clock.now().astimezone(tz)
-                if not inside_window(now):
-                    self.post_message(self.Ask(config_id, name, now))
+                now = service.now()
+                if not service.inside_window(now):
+                    screen.call_later(self._ask, config_id, name, now)
                     return
-            self.post_message(self.RunStarted(config_id, name))
-            summary = hook(config_id, force)
+            screen.call_later(self._announce, config_id, name)
+            record = service.run_now(config_id, force=force)
         except Exception as exc:
-            self.post_message(self.RunDone(config_id, f"„{name}“: {exc}", error=True))
+            screen.call_later(self._done, config_id, f"„{name}“: {exc}", True)
             return
-        self.post_message(self.RunDone(config_id, summary or f"„{name}“ ausgeführt."))
+        failed = record.status in ("failed", "skipped")
+        screen.call_later(self._done, config_id, run_summary(record), failed)
 
-    @on(Ask)
-    def _ask(self, message: Ask) -> None:
+    def _ask(self, config_id: str, name: str, now: dt.datetime) -> None:
         def answered(yes: bool | None) -> None:
             if yes:
-                self._manual_run(message.config_id, message.name, force=True)
+                self._run(config_id, name, force=True)
 
-        self.app.push_screen(OutsideWindowDialog(message.name, message.now), answered)
+        self._screen.app.push_screen(OutsideWindowDialog(name, now), answered)
 
-    @on(RunStarted)
-    def _started(self, message: RunStarted) -> None:
-        self.notify(f"„{message.name}“ wird ausgeführt …", markup=False)
-        self.run_started(message.config_id)
+    def _announce(self, config_id: str, name: str) -> None:
+        self._screen.notify(f"„{name}“ wird ausgeführt …", markup=False)
+        self._started(config_id)
 
-    @on(RunDone)
-    def _run_done(self, message: RunDone) -> None:
-        self.notify(
-            message.text, severity="error" if message.error else "information", markup=False
-        )
-        self.run_finished(message.config_id)
-
-    def run_started(self, config_id: str) -> None:
-        """A run of `config_id` is about to start (the Protokoll follows it)."""
-
-    def run_finished(self, config_id: str) -> None:
-        """A run ended (the list refreshes "Letzter Lauf")."""
+    def _done(self, config_id: str, text: str, error: bool) -> None:
+        self._screen.notify(text, severity="error" if error else "information", markup=False)
+        self._finished(config_id)

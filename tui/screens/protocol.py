@@ -1,9 +1,9 @@
 """Protokoll: the live run log of all Schnittstellen, newest first.
 
-Live without a refresh key: a 0.5 s timer compares the journal's revision and the config
-store's stamp; only a change reloads, in a worker, and the worker re-reads only the configs
-whose own revision changed. The cursor stays on its run
-across reloads. Failures stand out (✗, red, bold) and can be filtered ("Nur Fehler", f;
+Live without a refresh key: the app's watcher says when the run log or the configs changed
+(`RunsChanged`, `ConfigsChanged`); only then the screen reloads, in a worker, and the worker
+re-reads only the configs whose own revision changed. The cursor stays on its run across
+reloads. Failures stand out (✗, red, bold) and can be filtered ("Nur Fehler", f;
 one Schnittstelle, also opened pre-filtered from the list with l). The detail pane (below
 from 32 lines, right from 170 columns; at 80×24 Enter opens `RunDetailScreen`) shows steps,
 files, control totals, warnings and the error; "Erneut ausführen" (e) runs the config
@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Hashable, Iterable
-from typing import ClassVar
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.content import Content
@@ -27,16 +27,18 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Header, Label, Select, Static
 
 from engine.runs import RunRecord
-from engine.workspace import Workspace
-from tui.context import buchex
+from tui.commands import Providers, ScreenCommands
 from tui.formatting import DASH
-from tui.screens.outside_window import ManualRunScreen
-from tui.screens.redeliver import RedeliveryActions
+from tui.messages import ConfigsChanged, RunsChanged
+from tui.screens.outside_window import ManualRun
+from tui.screens.redeliver import Redelivery
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.run_table import RunRow, RunTable
 from tui.widgets.status_line import StatusLine
 
-POLL_SECONDS = 0.5
+if TYPE_CHECKING:
+    from engine.service import Service
+
 MAX_ROWS = 500  # newest runs shown; older ones stay in the store (and `buchex runs`)
 
 TRIGGERS = {
@@ -270,7 +272,7 @@ class RunDetail(Vertical):
         self.text = content.plain
 
 
-class RunDetailScreen(RedeliveryActions, Screen[bool]):
+class RunDetailScreen(Screen[bool]):
     """A run's details on a screen of their own (Enter in the Protokoll; the only detail
     view at 80×24). It follows its run live; returns True for "Erneut ausführen"."""
 
@@ -287,10 +289,12 @@ class RunDetailScreen(RedeliveryActions, Screen[bool]):
             super().__init__()
             self.record = record
 
-    def __init__(self, record: RunRecord) -> None:
+    def __init__(self, service: Service, record: RunRecord) -> None:
         super().__init__()
+        self.service = service
         self.record = record
-        self._signal: Hashable = object()
+        self.redelivery = Redelivery(self, service)
+        self._stale = False
         self.sub_title = f"Protokoll: {record.config_name}"
 
     def compose(self) -> ComposeResult:
@@ -299,25 +303,26 @@ class RunDetailScreen(RedeliveryActions, Screen[bool]):
         yield SteadyFooter()
 
     def on_mount(self) -> None:
-        detail = self.query_one(RunDetail)
-        detail.show(self.record)
-        self._signal = buchex(self).workspace.runs.stamp()
-        self.set_interval(POLL_SECONDS, self._poll)
+        self.query_one(RunDetail).show(self.record)
 
-    def _poll(self) -> None:
-        if not self.is_current:
-            return
-        signal = buchex(self).workspace.runs.stamp()
-        if signal != self._signal:
-            self._signal = signal
+    @on(RunsChanged)
+    def _runs_changed(self) -> None:
+        if self.is_current:
+            self._reload()
+        else:
+            self._stale = True  # covered: catch up when shown again
+
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self._stale = False
             self._reload()
 
-    def redelivery_record(self) -> RunRecord | None:
-        return self.record
+    def action_redeliver(self) -> None:
+        self.redelivery.offer(self.record)
 
     @work(thread=True, exclusive=True, group="reload")
     def _reload(self) -> None:
-        self.post_message(self.Reloaded(buchex(self).workspace.runs.run(self.record.id)))
+        self.post_message(self.Reloaded(self.service.run(self.record.id)))
 
     @on(Reloaded)
     def _reloaded(self, message: Reloaded) -> None:
@@ -338,11 +343,11 @@ class RunDetailScreen(RedeliveryActions, Screen[bool]):
 
 class RunLoader:
     """All runs, newest first, re-reading only the configs whose journal revision changed (a
-    busy daemon writes one config's run per progress step; the others stay parsed). One load at a
-    time: reloads are started from a timer and may overlap otherwise."""
+    busy daemon writes one config's run per progress step; the others stay parsed). One load
+    at a time: reloads follow the watcher's messages and may overlap otherwise."""
 
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
+    def __init__(self, service: Service) -> None:
+        self.service = service
         self._lock = threading.Lock()
         self._files: dict[str, tuple[object, list[RunRow]]] = {}
         self._store_stamp: object = object()
@@ -350,14 +355,14 @@ class RunLoader:
 
     def load(self) -> tuple[list[RunRow], dict[str, str]]:
         with self._lock:
-            journal = self.ws.runs
+            service = self.service
             files: dict[str, tuple[object, list[RunRow]]] = {}
-            for config_id, stamp in journal.revisions().items():
+            for config_id, stamp in service.run_revisions().items():
                 cached = self._files.get(config_id)
                 if cached is not None and cached[0] == stamp:
                     files[config_id] = cached
                 else:
-                    rows = [make_row(r) for r in journal.runs(config_id)]
+                    rows = [make_row(r) for r in service.runs(config_id)]
                     files[config_id] = (stamp, rows)
             self._files = files
             rows = sorted(
@@ -365,9 +370,9 @@ class RunLoader:
                 key=lambda row: row.key,
                 reverse=True,
             )
-            store_stamp = self.ws.store.stamp()
+            store_stamp = service.stamps().configs
             if store_stamp != self._store_stamp:
-                self._names = {c.id: c.name or c.id for c in self.ws.list_configs()}
+                self._names = {c.id: c.name or c.id for c in service.list_configs()}
                 self._store_stamp = store_stamp
             return rows, dict(self._names)
 
@@ -380,7 +385,21 @@ def config_options(rows: Iterable[RunRow], names: dict[str, str]) -> list[tuple[
     return sorted(((label, cid) for cid, label in options.items()), key=lambda o: o[0].casefold())
 
 
-class ProtocolScreen(RedeliveryActions, ManualRunScreen):
+class ProtocolCommands(ScreenCommands):
+    def commands(self) -> Iterable[SystemCommand]:
+        screen = self.screen
+        assert isinstance(screen, ProtocolScreen)
+        yield SystemCommand(
+            "Nur Fehler", "Nur fehlgeschlagene Läufe zeigen (f)", screen.action_toggle_failed
+        )
+        yield SystemCommand(
+            "Erneut ausführen",
+            "Die Schnittstelle des Laufs jetzt ausführen (e)",
+            screen.action_rerun,
+        )
+
+
+class ProtocolScreen(Screen[None]):
     CSS_PATH = "protocol.tcss"
     SUB_TITLE = "Protokoll"
     AUTO_FOCUS = "RunTable"  # at compose, before any key arrives
@@ -394,6 +413,7 @@ class ProtocolScreen(RedeliveryActions, ManualRunScreen):
         Binding("f", "toggle_failed", "Nur Fehler"),
         Binding("slash", "focus_config_filter", "Schnittstelle", key_display="/"),
     ]
+    COMMANDS: ClassVar[Providers] = {ProtocolCommands}
 
     class Loaded(Message):
         def __init__(
@@ -407,13 +427,18 @@ class ProtocolScreen(RedeliveryActions, ManualRunScreen):
             self.names = names or {}
             self.error = error
 
-    def __init__(self, config_id: str | None = None) -> None:
+    def __init__(self, service: Service, config_id: str | None = None) -> None:
         super().__init__()
+        self.service = service
         self.config_id = config_id  # the Schnittstelle filter (None: all)
         self.rows: list[RunRow] = []
         self.loaded = False
-        self._loader: RunLoader | None = None
-        self._signal: Hashable = object()
+        self._loader = RunLoader(service)
+        self._stale = False  # changed while covered: reload when shown again
+        self.manual_run = ManualRun(
+            self, service, started=self._run_started, finished=self._run_finished
+        )
+        self.redelivery = Redelivery(self, service)
         self._options: list[tuple[str, str]] = []
         self._shown_keys: list[str] = []
         # After "Erneut ausführen": the config and the runs it had, to move to the new one.
@@ -437,28 +462,25 @@ class ProtocolScreen(RedeliveryActions, ManualRunScreen):
         yield SteadyFooter()
 
     def on_mount(self) -> None:
-        self._loader = RunLoader(buchex(self).workspace)
-        self.set_interval(POLL_SECONDS, self._poll)
-        self._poll()
+        self.reload()
 
     # --- loading ------------------------------------------------------------------------
 
-    def _poll(self) -> None:
-        if not self.is_current and self.loaded:
-            return  # covered (e.g. by a run's details): catch up on resume
-        ws = buchex(self).workspace
-        runs = ws.runs.stamp()
-        signal = (runs, ws.store.stamp())
-        if signal != self._signal:
-            self._signal = signal
+    @on(RunsChanged)
+    @on(ConfigsChanged)  # the names in the filter
+    def _changed(self) -> None:
+        if self.is_current or not self.loaded:
             self.reload()
+        else:
+            self._stale = True  # covered (e.g. by a run's details): catch up on resume
 
     def on_screen_resume(self) -> None:
-        self._poll()
+        if self._stale:
+            self._stale = False
+            self.reload()
 
     @work(thread=True, exclusive=True, group="reload")
     def reload(self) -> None:
-        assert self._loader is not None
         try:
             rows, names = self._loader.load()
         except Exception as exc:
@@ -587,7 +609,7 @@ class ProtocolScreen(RedeliveryActions, ManualRunScreen):
             if rerun:
                 self._rerun(row.record)
 
-        self.app.push_screen(RunDetailScreen(row.record), closed)
+        self.app.push_screen(RunDetailScreen(self.service, row.record), closed)
 
     @on(Button.Pressed, "#rerun")
     def action_rerun(self) -> None:
@@ -597,23 +619,22 @@ class ProtocolScreen(RedeliveryActions, ManualRunScreen):
             return
         self._rerun(row.record)
 
-    def redelivery_record(self) -> RunRecord | None:
+    def action_redeliver(self) -> None:
         row = self.query_one(RunTable).current
         if row is None:
             self.notify("Kein Lauf ausgewählt.", severity="warning")
-            return None
-        return row.record
+            return
+        self.redelivery.offer(row.record)
 
     def _rerun(self, record: RunRecord) -> None:
-        if self.can_run_now():
-            self.start_run(record.config_id, record.config_name or record.config_id)
+        self.manual_run.start(record.config_id, record.config_name or record.config_id)
 
-    def run_started(self, config_id: str) -> None:
+    def _run_started(self, config_id: str) -> None:
         known = frozenset(r.key for r in self.rows if r.record.config_id == config_id)
         self._follow = (config_id, known)
 
-    def run_finished(self, config_id: str) -> None:
-        self._poll()
+    def _run_finished(self, config_id: str) -> None:
+        self.reload()
 
     def shown_ids(self) -> list[str]:
         """Run ids in table order (tests)."""

@@ -2,7 +2,8 @@
 
 The engine refuses when bookings of that run changed in the ledger since (it names them);
 the admin may then confirm sending today's values. Outside 06:00–22:00 it asks like a
-manual run. Everything slow runs in a worker; answers come back on the UI thread.
+manual run. `Redelivery` is a helper the run screens own: everything slow runs in a
+worker; answers come back on the UI thread.
 """
 
 from __future__ import annotations
@@ -10,37 +11,31 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from textual import work
-
-from engine.redelivery import RedeliveryRefused
-from engine.runner import OutsideWindow
+from engine.errors import OutsideWindow, RedeliveryRefused
 from engine.runs import RunRecord
-from tui.context import buchex
+from engine.service import run_summary
 from tui.screens.confirm import ConfirmDialog
 
 if TYPE_CHECKING:
+    from textual.app import App
     from textual.screen import Screen
 
-    _Base = Screen[Any]
-else:
-    _Base = object
+    from engine.service import Service
 
 
-class RedeliveryActions(_Base):
-    """Mixed into the screens that show a run (`redelivery_record` says which)."""
+class Redelivery:
+    """The "Nachliefern" of `screen` (the Protokoll and a run's own screen)."""
 
-    def redelivery_record(self) -> RunRecord | None:
-        raise NotImplementedError
+    def __init__(self, screen: Screen[Any], service: Service) -> None:
+        self._screen = screen
+        self._service = service
 
-    def action_redeliver(self) -> None:
-        record = self.redelivery_record()
+    def offer(self, record: RunRecord | None) -> None:
+        """Ask whether to send `record`'s bookings again (None: no run selected)."""
         if record is None:
             return
-        if buchex(self).hooks.redeliver is None:
-            self.notify("„Nachliefern“ ist noch nicht verfügbar.", severity="warning")
-            return
         if record.status != "ok" or not any(f.get("kind") != "control" for f in record.files):
-            self.notify(
+            self._screen.notify(
                 "Nachliefern geht nur für einen Lauf, der Dateien übertragen hat.",
                 severity="warning",
             )
@@ -58,39 +53,47 @@ class RedeliveryActions(_Base):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._redeliver(record.id, force=False, current=False)
+                self._send(record.id, force=False, current=False)
 
-        self.app.push_screen(dialog, answered)
+        self._screen.app.push_screen(dialog, answered)
 
-    @work(thread=True, group="actions")
-    def _redeliver(self, run_id: str, *, force: bool, current: bool) -> None:
-        hook = buchex(self).hooks.redeliver
-        assert hook is not None
+    def _send(self, run_id: str, *, force: bool, current: bool) -> None:
+        app = self._screen.app
+        self._screen.run_worker(
+            lambda: self._work(app, run_id, force, current),
+            thread=True,
+            group="actions",
+            name=f"redeliver {run_id}",
+        )
+
+    def _work(self, app: App[Any], run_id: str, force: bool, current: bool) -> None:
+        # A worker thread. The answers go to the app, not the screen: they still arrive
+        # if the run's screen was closed meanwhile.
         try:
-            text = hook(run_id, force, current)
+            record = self._service.redeliver(run_id, force=force, current=current)
         except OutsideWindow as exc:
-            self.app.call_from_thread(
-                self._ask_redelivery, run_id, str(exc), force=True, current=current
-            )
+            app.call_later(self._ask, run_id, str(exc), True, current)
             return
         except RedeliveryRefused as exc:
             if exc.journal_nos and not current:
-                self.app.call_from_thread(
-                    self._ask_redelivery, run_id, str(exc), force=force, current=True
-                )
+                app.call_later(self._ask, run_id, str(exc), force, True)
             else:
-                self.app.call_from_thread(
-                    self.notify, f"Nachlieferung abgelehnt: {exc}", severity="error", markup=False
-                )
+                app.call_later(self._tell, f"Nachlieferung abgelehnt: {exc}", True)
             return
         except Exception as exc:
-            self.app.call_from_thread(
-                self.notify, f"Nachlieferung: {exc}", severity="error", markup=False
+            app.call_later(self._tell, f"Nachlieferung: {exc}", True)
+            return
+        if record.status == "failed":
+            app.call_later(
+                self._tell, f"Nachlieferung: fehlgeschlagen – {record.step}: {record.reason}", True
             )
             return
-        self.app.call_from_thread(self.notify, text or "Nachgeliefert.", markup=False)
+        app.call_later(self._tell, f"Nachlieferung: {run_summary(record)}", False)
 
-    def _ask_redelivery(self, run_id: str, reason: str, *, force: bool, current: bool) -> None:
+    def _tell(self, text: str, error: bool) -> None:
+        self._screen.notify(text, severity="error" if error else "information", markup=False)
+
+    def _ask(self, run_id: str, reason: str, force: bool, current: bool) -> None:
         question = (
             "Mit den heutigen Werten nachliefern?"
             if current and "geändert" in reason
@@ -100,6 +103,6 @@ class RedeliveryActions(_Base):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._redeliver(run_id, force=force, current=current)
+                self._send(run_id, force=force, current=current)
 
-        self.app.push_screen(dialog, answered)
+        self._screen.app.push_screen(dialog, answered)

@@ -5,18 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from engine.settings import CHAIN_FIELDS, SICHERHEIT, ChainSettings
-from engine.workspace import Workspace
 from tui.screens.settings_base import SettingsScreen
 
 
 class SecurityScreen(SettingsScreen):
     SPECS = CHAIN_FIELDS
     MODEL = ChainSettings
-    AUDIT_PREFIX = "chain."
+    SECRET_PREFIX = "chain."
     SUB_TITLE = SICHERHEIT
 
-    def read_settings(self, workspace: Workspace) -> Any:
-        return workspace.chain_settings()
+    def read_settings(self) -> Any:
+        return self.service.chain_settings()
 
-    def write_settings(self, workspace: Workspace, raw: dict[str, Any]) -> Any:
-        return workspace.save_chain_settings(raw)
+    def write_settings(self, raw: dict[str, Any]) -> Any:
+        return self.service.save_chain_settings(raw)

@@ -1,5 +1,5 @@
 """A chain-settings form (SMTP Postausgangsserver, Sicherheit): specs from engine.settings,
-validated by the engine's field parser, saved with the workspace's settings call."""
+validated by the engine's field parser, read and saved through the service."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from typing import Any, ClassVar
 
 from textual.widget import Widget
 
-from engine.fields import FieldSpec, Problem, Secret, parse_values, unknown_keys, value_at
-from engine.workspace import Workspace
-from tui.context import buchex
+from engine.fields import FieldSpec, Problem, parse_values, unknown_keys
 from tui.screens.form_screen import FormScreen
 from tui.widgets.form import FieldForm
 
@@ -19,21 +17,19 @@ class SettingsScreen(FormScreen):
     SPECS: ClassVar[Sequence[FieldSpec]] = ()
     MODEL: ClassVar[type[Any]]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.previous: Any = None
+    previous: Any = None  # the stored settings (None: never saved)
 
-    def read_settings(self, workspace: Workspace) -> Any:
+    def read_settings(self) -> Any:
         raise NotImplementedError
 
-    def write_settings(self, workspace: Workspace, raw: dict[str, Any]) -> Any:
+    def write_settings(self, raw: dict[str, Any]) -> Any:
         raise NotImplementedError
 
     def extras(self) -> Mapping[str, Callable[[], Iterable[Widget]]]:
         return {}
 
     def load_model(self) -> Any:
-        self.previous = self.read_settings(buchex(self).workspace)
+        self.previous = self.read_settings()
         return self.previous if self.previous is not None else self.MODEL()
 
     def build_form(self, model: Any) -> FieldForm:
@@ -47,13 +43,8 @@ class SettingsScreen(FormScreen):
         return problems
 
     def save_model(self, raw: dict[str, Any]) -> Any:
-        return self.write_settings(buchex(self).workspace, raw)
+        return self.write_settings(raw)
 
     def saved(self, result: Any) -> None:
         self.notify(f"{self.sub_title} gespeichert.", markup=False)
         self.dismiss(None)
-
-    def stored_secret(self, path: str) -> str | None:
-        current = self.read_settings(buchex(self).workspace)
-        secret = value_at(current, path) if current is not None else None
-        return secret.reveal() if isinstance(secret, Secret) and secret else None

@@ -12,7 +12,6 @@ from textual.widgets import Button
 
 from engine.fields import Invalid, p_email
 from engine.settings import SMTP, SMTP_FIELDS, SmtpSettings
-from engine.workspace import Workspace
 from tui.screens.form_screen import action_row
 from tui.screens.settings_base import SettingsScreen
 from tui.widgets.inputs import BlinkAwareInput
@@ -22,14 +21,14 @@ from tui.widgets.step_log import StepLog
 class SmtpScreen(SettingsScreen):
     SPECS = SMTP_FIELDS
     MODEL = SmtpSettings
-    AUDIT_PREFIX = "smtp."
+    SECRET_PREFIX = "smtp."
     SUB_TITLE = SMTP
 
-    def read_settings(self, workspace: Workspace) -> Any:
-        return workspace.smtp_settings()
+    def read_settings(self) -> Any:
+        return self.service.smtp_settings()
 
-    def write_settings(self, workspace: Workspace, raw: dict[str, Any]) -> Any:
-        return workspace.save_smtp_settings(raw)
+    def write_settings(self, raw: dict[str, Any]) -> Any:
+        return self.service.save_smtp_settings(raw)
 
     def extras(self) -> Mapping[str, Callable[[], Iterable[Widget]]]:
         def test_row() -> Iterable[Widget]:

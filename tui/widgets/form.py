@@ -1,8 +1,9 @@
 """A form generated from a FieldSpec list: one bordered section per spec section (the seed's
 headings), one row per field in declaration order, so Tab walks the fields in that order.
 
-The form knows no field by name except the visibility rules below; validation is the
-engine's parser, injected as `validate(raw) -> problems`.
+The form knows no field by name: which field shows when is the engine's answer
+(`engine.fields.applies`, from each spec's `applies_when`); validation is the engine's
+parser, injected as `validate(raw) -> problems`.
 """
 
 from __future__ import annotations
@@ -18,25 +19,10 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Label
 
-from engine.fields import FieldSpec, Problem, value_at
+from engine.fields import FieldSpec, Problem, applies, controlling_paths, value_at
 from tui.widgets.fields import FieldRow, Options, make_row
 
 Validator = Callable[[dict[str, Any]], list[Problem]]
-
-# Fields shown only while another field has one of the given raw values (the seed: the
-# second Format only with Eingangsbuchungsexport; Stündlich hides Ausführungszeit and shows
-# "alle x Minuten"; …). A hidden field is left out of the raw values, so the parser uses its
-# default, as the config model does for values that do not apply.
-CONDITIONS: dict[str, tuple[str, frozenset[object]]] = {
-    "target.key_file": ("target.protocol", frozenset({"sftp"})),
-    "target.tls_ca_file": ("target.protocol", frozenset({"ftps"})),
-    "target.tls_fingerprint": ("target.protocol", frozenset({"ftps"})),
-    "incoming_format": ("incoming_export", frozenset({True})),
-    "time": ("interval.kind", frozenset({"daily", "weekly", "monthly", None})),
-    "interval.every_minutes": ("interval.kind", frozenset({"hourly"})),
-    "interval.days": ("interval.kind", frozenset({"weekly"})),
-    "interval.day": ("interval.kind", frozenset({"monthly"})),
-}
 
 
 def section_id(section: str) -> str:
@@ -90,6 +76,8 @@ class FieldForm(Vertical):
     ) -> None:
         super().__init__(id=id, classes="field-form")
         self.specs = tuple(specs)
+        self._by_path = {s.path: s for s in self.specs}
+        self._controllers = controlling_paths(self.specs)
         self._validate = validate
         self._extras = dict(extras or {})
         kept = kept_secrets or {}
@@ -119,13 +107,11 @@ class FieldForm(Vertical):
         return {path: row.raw() for path, row in self.rows.items()}
 
     def _visible(self, path: str, flat: Mapping[str, Any]) -> bool:
-        rule = CONDITIONS.get(path)
-        if rule is None or rule[0] not in flat:
-            return True
-        return bool(flat[rule[0]] in rule[1])
+        return applies(self._by_path[path], flat)
 
     def raw(self) -> dict[str, Any]:
-        """The form as the nested JSON object the parser takes (hidden fields left out)."""
+        """The form as the nested JSON object the parser takes. Hidden fields (those that do
+        not apply) are left out, so the parser gives them their defaults."""
         flat = self._flat()
         out: dict[str, Any] = {}
         for path, value in flat.items():
@@ -188,7 +174,7 @@ class FieldForm(Vertical):
         row = event.row
         if row.has_focus_within:
             row.touched = True
-        if any(rule[0] == row.spec.path for rule in CONDITIONS.values()):
+        if row.spec.path in self._controllers:
             self.apply_visibility()
         self.validate()
         self.post_message(self.Changed(self))
