@@ -1,7 +1,8 @@
 """Run the benchmarks: `python -m bench [--quick] [NAME ...]` (`make bench` runs them all).
 
-Benchmarks: ledger_demo, export_datev (if present), transfer, daemon, tui, journal, then any
-other module of bench/ that runs as a script (`if __name__ == "__main__"`), by name. Each
+Benchmarks: ledger_demo, export_datev (if present), export_anchor, transfer, daemon, tui,
+journal, then any other module of bench/ that runs as a script (`if __name__ == "__main__"`),
+by name (config_reload, …; HELPERS such as the export anchor script are not benchmarks). Each
 benchmark runs as its own child process (`python -m bench.NAME`), one after the other,
 so none inherits another's memory, threads or page-cache warmth in its own process. Its
 report is shown as it comes; at the end a summary table lists every figure against its
@@ -34,13 +35,16 @@ from pathlib import Path
 from bench.common import RESULT_PREFIX, ROOT, Figure, mark, parse_results, table
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("ledger_demo", "export_datev", "transfer", "daemon", "tui", "journal")
+ORDER = ("ledger_demo", "export_datev", "export_anchor", "transfer", "daemon", "tui", "journal")
+#: scripts of bench/ that other benchmarks run, not benchmarks themselves
+HELPERS = ("anchor_export",)
 QUICK_ROWS = 100_000
 FULL_ROWS = 1_000_000
 LEDGER_TARGET_S = 30.0  # bench/ledger_demo.py: "well under 30 s on a 2-core machine"
 TIMEOUT_S = {
     "ledger_demo": 600.0,
     "export_datev": 1800.0,
+    "export_anchor": 1800.0,
     "transfer": 600.0,
     "daemon": 900.0,
     "tui": 600.0,
@@ -69,7 +73,7 @@ def available() -> list[str]:
     others = sorted(
         path.stem
         for path in HERE.glob("*.py")
-        if path.stem not in (*ORDER, "__init__", "__main__", "common")
+        if path.stem not in (*ORDER, *HELPERS, "__init__", "__main__", "common")
         and '__name__ == "__main__"' in path.read_text(encoding="utf-8", errors="replace")
     )
     return known + others

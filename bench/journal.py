@@ -30,7 +30,9 @@ DATEV-Format (the FTP target is never contacted: `buchex export` only writes fil
 3. The statements: `export_local(commit=True)` and `run_config` once each in this process
    (timed, information), each on a fresh copy, with SQLAlchemy's `before_cursor_execute`
    event on every Engine (the ledger) and a sqlite3 trace callback on the journal's
-   connections. Every distinct SELECT on `bookings` (with its parameters) runs again with
+   connections and on the ledger's own sqlite3 connections (the embedded file's booking
+   stream bypasses SQLAlchemy; its statements are recorded with their values inlined).
+   Every distinct SELECT on `bookings` (with its parameters) runs again with
    EXPLAIN QUERY PLAN against ledger.sqlite, every SELECT of the journal against
    journal.sqlite (and each once more, timed, with its row count). Targets: no plan line
    `SCAN bookings`, no `SCAN` of a journal table (a pass over a whole table or index;
@@ -531,12 +533,32 @@ def capture_run(
 
     journal._open = traced_open  # type: ignore[method-assign]
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", on_execute)
+    # The embedded file's booking stream bypasses SQLAlchemy (`Ledger._sqlite_pages`):
+    # its statements come from a sqlite3 trace callback (values inlined) instead.
+    from engine.ledger import Ledger
+
+    plain_init = Ledger.__init__
+
+    def traced_init(self: Ledger, url: str) -> None:
+        plain_init(self, url)
+        connect = self._sqlite
+        if connect is not None:
+
+            def traced_connect() -> sqlite3.Connection:
+                conn = connect()
+                conn.set_trace_callback(lambda sql: ledger_calls.append((sql, ())))
+                return conn
+
+            self._sqlite = traced_connect
+
+    Ledger.__init__ = traced_init  # type: ignore[method-assign]
     try:
         started = time.perf_counter()
         rows = action(ws, cfg)
         capture.seconds[kind] = time.perf_counter() - started
     finally:
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", on_execute)
+        Ledger.__init__ = plain_init  # type: ignore[method-assign]
         journal.close()
         journal._open = plain_open  # type: ignore[method-assign]
     if rows != NEW_BOOKINGS:
@@ -781,7 +803,8 @@ def explain_markdown(
         "export --commit`) and `run_config` (= `buchex run`, delivering to a local FTP "
         "server; it also checks the delivered bookings of the look-back window for changes), "
         "with every statement recorded: SQLAlchemy's `before_cursor_execute` event for the "
-        "ledger, a sqlite3 trace callback for the journal. Each distinct SELECT on "
+        "ledger (a sqlite3 trace callback for its booking stream, which bypasses "
+        "SQLAlchemy), a sqlite3 trace callback for the journal. Each distinct SELECT on "
         "`bookings` (with its parameters) and each SELECT of the journal then ran with "
         "`EXPLAIN QUERY PLAN`; the ledger's statements also on PostgreSQL with "
         "`EXPLAIN (ANALYZE, BUFFERS)`.",

@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from engine.errors import CipherError, MailError
+from engine.explain import explain_mail
 from engine.fields import Secret
 from engine.mailer import MASK, parse_recipients, send_mail
 from engine.settings import SmtpSettings
@@ -82,7 +83,8 @@ class RunOutcome:
     ok: bool
     finished_at: dt.datetime
     step: str | None = None  # the failed step, e.g. "Anmeldung", "Hochladen"
-    reason: str | None = None  # plain German reason of the failure
+    reason: str | None = None  # plain German reason of the failure (engine.explain)
+    detail: str | None = None  # the server's own text, shown on a line of its own
     nothing_to_export: bool = False
     delivered: str | None = None  # control totals of what went out (engine.control.summary)
 
@@ -156,6 +158,8 @@ def deliver_alert(
     """Send `mail` to `to` ("a@x, b@y"); None when sent, else a German reason.
 
     Never raises: a mail that cannot be sent must not break the run that caused it.
+    The reason is the German sentence of `engine.explain.explain_mail` (naming the SMTP
+    server and what to check), the server's own text after " – Server: ".
     """
     if settings is None or not settings.host:
         return NO_SMTP
@@ -171,7 +175,11 @@ def deliver_alert(
             ssl_context=ssl_context,
         )
     except MailError as exc:
-        return scrub(exc.message, all_secrets)
+        explained = explain_mail(exc, settings)
+        text = explained.sentence
+        if explained.detail:
+            text += f" – Server: {explained.detail}"
+        return scrub(text, all_secrets)
     except Exception as exc:  # by contract this function never raises
         return f"unerwarteter Fehler beim E-Mail-Versand ({type(exc).__name__})"
     return None
@@ -212,8 +220,9 @@ def _failure_mail(
         f"Schnittstelle:   {outcome.config_name} (ID {outcome.config_id})\n"
         f"Zeitpunkt:       {_fmt(outcome.finished_at, tz)}\n"
         f"Schritt:         {outcome.step or 'unbekannt'}\n"
-        f"Grund:           {outcome.reason or 'unbekannt'}\n"
-        f"Lauf-ID:         {outcome.run_id}\n"
+        f"Grund:           {_indented(outcome.reason or 'unbekannt')}\n"
+        + (f"Server:          {_indented(outcome.detail)}\n" if outcome.detail else "")
+        + f"Lauf-ID:         {outcome.run_id}\n"
         f"Bisher:          {runs} seit {since}\n\n"
         f"{_hint(outcome)}\n\n"
         "Solange der Fehler besteht, erhalten Sie höchstens eine Erinnerung pro Tag\n"
@@ -261,6 +270,11 @@ def _hint(outcome: RunOutcome) -> str:
         f"  buchex runs --config {outcome.config_id} --failed\n"
         "oder in der Oberfläche (buchex tui) unter „Protokoll“."
     )
+
+
+def _indented(text: str, column: int = 17) -> str:
+    """`text` wrapped to 78 columns, continuation lines aligned under its first one."""
+    return _wrap(text, 78 - column).replace("\n", "\n" + " " * column)
 
 
 def _wrap(text: str, width: int = 78) -> str:

@@ -133,6 +133,12 @@ class Interval:
             p_choice(INTERVAL_CHOICES),
             required=True,
             choices=INTERVAL_CHOICES,
+            explanation=(
+                "Wie oft exportiert wird. Stündlich: jede Stunde oder alle x Minuten, die "
+                "Ausführungszeit entfällt. Täglich: jeden Tag zur Ausführungszeit. Wöchentlich an "
+                "folgenden Tagen: nur an den gewählten Wochentagen. Tag des Monats: an einem "
+                "Kalendertag (z. B. am 1. oder 15. des Monats)."
+            ),
         ),
     )
     every_minutes: int | None = field(
@@ -144,6 +150,7 @@ class Interval:
             _p_minutes,
             choices=MINUTE_CHOICES,
             applies_when=only_if("interval.kind", "hourly"),
+            explanation="Bei „Stündlich“: der Export läuft stündlich oder alle x Minuten.",
         ),
     )
     days: tuple[str, ...] = field(
@@ -155,6 +162,10 @@ class Interval:
             _p_weekdays,
             choices=WEEKDAY_CHOICES,
             applies_when=only_if("interval.kind", "weekly"),
+            explanation=(
+                "Bei „Wöchentlich an folgenden Tagen“: die Tage, auf die der Export eingeschränkt "
+                "wird."
+            ),
         ),
     )
     day: int | None = field(
@@ -165,6 +176,10 @@ class Interval:
             "int",
             p_int(1, 31),
             applies_when=only_if("interval.kind", "monthly"),
+            explanation=(
+                "Bei „Tag des Monats“: an welchem Kalendertag (z. B. 1. des Monats, 15. des "
+                "Monats) der automatische Export durchgeführt wird."
+            ),
         ),
     )
 
@@ -182,25 +197,87 @@ class Interval:
 @dataclass(frozen=True)
 class Target:
     host: str | None = field(
-        default=None, metadata=spec("FTP Hostname", FTP, "text", p_host, required=True)
+        default=None,
+        metadata=spec(
+            "FTP Hostname",
+            FTP,
+            "text",
+            p_host,
+            required=True,
+            explanation=(
+                "Für den automatischen Export wird ein FTP-Server benötigt. Er kann von Ihnen oder"
+                " dem Steuerberater bereitgestellt werden (Name oder Adresse des Servers)."
+            ),
+        ),
     )
     port: int | None = field(
         default=None,
         metadata=spec(
-            "Port", FTP, "int", p_int(1, 65535), help="leer: 21 (FTP, FTPS) bzw. 22 (SFTP)"
+            "Port",
+            FTP,
+            "int",
+            p_int(1, 65535),
+            help="leer: 21 (FTP, FTPS) bzw. 22 (SFTP)",
+            explanation=(
+                "Optional. Der Port, über den der Server zu erreichen ist (leer: 21 für FTP und "
+                "FTPS, 22 für SFTP)."
+            ),
         ),
     )
     directory: str | None = field(
-        default=None, metadata=spec("Verzeichnis", FTP, "text", _p_directory)
+        default=None,
+        metadata=spec(
+            "Verzeichnis",
+            FTP,
+            "text",
+            _p_directory,
+            explanation=(
+                "Optional. Ein Verzeichnis auf dem FTP-Server, in das der Export geschrieben wird."
+                " Ist keines angegeben, legt die Schnittstelle im Root-Verzeichnis einen Ordner "
+                "„Automatischer_Buchhaltungsexport_(aktuelles_Datum)“ an."
+            ),
+        ),
     )
     data_interface: bool = field(
-        default=False, metadata=spec("Datenschnittstelle", FTP, "bool", p_bool)
+        default=False,
+        metadata=spec(
+            "Datenschnittstelle",
+            FTP,
+            "bool",
+            p_bool,
+            explanation=(
+                "Ist kein Verzeichnis angegeben, erstellt die Schnittstelle im Root-Verzeichnis "
+                "einen Ordner „Automatischer_Buchhaltungsexport_(aktuelles_Datum)“."
+            ),
+        ),
     )
     user: str | None = field(
-        default=None, metadata=spec("Benutzer", FTP, "text", p_text(128), required=True)
+        default=None,
+        metadata=spec(
+            "Benutzer",
+            FTP,
+            "text",
+            p_text(128),
+            required=True,
+            explanation=(
+                "Anmeldename für den Zugang auf dem FTP-Server. Auf dem Server müssen für diesen "
+                "Benutzer Schreib- und Leserechte aktiviert sein."
+            ),
+        ),
     )
     password: Secret | None = field(
-        default=None, metadata=spec("Passwort", FTP, "secret", p_secret)
+        default=None,
+        metadata=spec(
+            "Passwort",
+            FTP,
+            "secret",
+            p_secret,
+            explanation=(
+                "Passwort für den Zugang auf dem FTP-Server. Mit der Option „Administratoren "
+                "dürfen gesetzte Passwörter einsehen“ (Sicherheit) kann ein Administrator es über "
+                "„Anzeigen“ nach Eingabe seines eigenen Passworts sehen."
+            ),
+        ),
     )
     protocol: Protocol = field(
         default="ftp",
@@ -211,6 +288,11 @@ class Target:
             p_choice(PROTOCOL_CHOICES),
             required=True,
             choices=PROTOCOL_CHOICES,
+            explanation=(
+                "Wie verbunden wird: FTP, FTPS (FTP mit TLS) oder SFTP. Für SFTP (SSH File "
+                "Transfer Protokoll) braucht es einen SSH-Zugang auf dem Server des Hosters; dort "
+                "stehen Serveradresse, Benutzername und Passwort für den SFTP-Benutzer bereit."
+            ),
         ),
     )
     key_file: str | None = field(
@@ -222,6 +304,10 @@ class Target:
             p_text(1024),
             help="nur SFTP",
             applies_when=only_if("target.protocol", "sftp"),
+            explanation=(
+                "Nur SFTP, optional: Pfad zu einer privaten SSH-Schlüsseldatei, mit der sich "
+                "buchex statt (oder zusätzlich zum) Passwort anmeldet."
+            ),
         ),
     )
     tls_ca_file: str | None = field(
@@ -233,6 +319,10 @@ class Target:
             p_text(1024),
             help="nur FTPS",
             applies_when=only_if("target.protocol", "ftps"),
+            explanation=(
+                "Nur FTPS, optional: Datei mit dem CA-Zertifikat, dem das Zertifikat des Servers "
+                "vertrauen muss (leer: die Zertifikate des Systems)."
+            ),
         ),
     )
     tls_fingerprint: str | None = field(
@@ -244,6 +334,10 @@ class Target:
             _p_fingerprint,
             help="nur FTPS",
             applies_when=only_if("target.protocol", "ftps"),
+            explanation=(
+                "Nur FTPS, optional: SHA-256-Fingerabdruck des Serverzertifikats; ist er gesetzt, "
+                "verbindet buchex sich nur mit genau diesem Zertifikat."
+            ),
         ),
     )
 
@@ -257,12 +351,31 @@ class ExportConfig:
     id: str = ""  # assigned by the store, stable for the config's life
     name: str | None = field(
         default=None,
-        metadata=spec("Name", KONFIGURATION, "text", p_text(80, _NAME), required=True),
+        metadata=spec(
+            "Name",
+            KONFIGURATION,
+            "text",
+            p_text(80, _NAME),
+            required=True,
+            explanation=(
+                "Der Name der Schnittstelle, unter dem sie in der Liste, im Protokoll und in "
+                "Fehlermeldungen erscheint."
+            ),
+        ),
     )
     branch: str | None = field(
         default=None,
         metadata=spec(
-            "Filiale", KONFIGURATION, "choice", p_ref, catalog="branches", help="leer: alle"
+            "Filiale",
+            KONFIGURATION,
+            "choice",
+            p_ref,
+            catalog="branches",
+            help="leer: alle",
+            explanation=(
+                "Schränkt die Schnittstelle so ein, dass nur eine Filiale sie nutzen darf. Ist "
+                "keine ausgewählt, darf jede Filiale die Schnittstelle nutzen."
+            ),
         ),
     )
     workstation: str | None = field(
@@ -272,23 +385,63 @@ class ExportConfig:
             KONFIGURATION,
             "text",
             p_text(63, _WORKSTATION, "Rechnername: Buchstaben, Ziffern, . _ - (max. 63)"),
+            explanation=(
+                "Name des Arbeitsplatzrechners, wenn die Schnittstelle über die Arbeitsplatz-"
+                "einstellungen an einem bestimmten Computer eingerichtet ist (siehe „Mit "
+                "Arbeitsplatz-einstellungen“ in der Liste). Leer: jeder Computer der Filialkette "
+                "darf die Schnittstelle nutzen."
+            ),
         ),
     )
     server_side: bool = field(
-        default=True, metadata=spec("Verwendung: Serverseitig", KONFIGURATION, "bool", p_bool)
+        default=True,
+        metadata=spec(
+            "Verwendung: Serverseitig",
+            KONFIGURATION,
+            "bool",
+            p_bool,
+            explanation=(
+                "Serverseitig: der Export läuft auf dem Server (im buchex-Dienst), nicht an einem "
+                "Arbeitsplatzrechner. Ohne Haken muss ein Rechner angegeben sein."
+            ),
+        ),
     )
     start: dt.date | None = field(
-        default=None, metadata=spec("Start", KONFIGURATION, "date", p_date)
+        default=None,
+        metadata=spec(
+            "Start",
+            KONFIGURATION,
+            "date",
+            p_date,
+            explanation=(
+                "Startdatum, ab dem die Schnittstelle automatisch freigegeben wird. Bleibt das "
+                "Feld leer, ist die Schnittstelle sofort einsatzbereit."
+            ),
+        ),
     )
     target: Target = field(default_factory=Target)
     clients: tuple[str, ...] = field(
         default=(),
-        metadata=spec("Mandant", DETAILS, "multi", p_ref_list, required=True, catalog="clients"),
+        metadata=spec(
+            "Mandant",
+            DETAILS,
+            "multi",
+            p_ref_list,
+            required=True,
+            catalog="clients",
+            explanation="Auswahl eines oder mehrerer Mandanten für den Export.",
+        ),
     )
     document_types: tuple[str, ...] = field(
         default=(),
         metadata=spec(
-            "Belegart", DETAILS, "multi", p_ref_list, required=True, catalog="document_types"
+            "Belegart",
+            DETAILS,
+            "multi",
+            p_ref_list,
+            required=True,
+            catalog="document_types",
+            explanation="Auswahl, welche Belegarten exportiert werden sollen.",
         ),
     )
     payment_methods: tuple[str, ...] = field(
@@ -300,10 +453,20 @@ class ExportConfig:
             p_ref_list,
             catalog="payment_methods",
             help="leer: alle",
+            explanation=(
+                "Auswahl, welche Zahlungsarten exportiert werden sollen (keine Auswahl: alle)."
+            ),
         ),
     )
     export_debtors: bool = field(
-        default=False, metadata=spec("Debitoren exportieren", DETAILS, "bool", p_bool)
+        default=False,
+        metadata=spec(
+            "Debitoren exportieren",
+            DETAILS,
+            "bool",
+            p_bool,
+            explanation="Gibt an, ob Debitoren mit exportiert werden sollen.",
+        ),
     )
     format: str | None = field(
         default="datev",
@@ -314,10 +477,18 @@ class ExportConfig:
             p_choice(FORMAT_CHOICES),
             required=True,
             choices=FORMAT_CHOICES,
+            explanation="Auswahl, in welchem Format der Export erstellt werden soll.",
         ),
     )
     incoming_export: bool = field(
-        default=False, metadata=spec("Eingangsbuchungsexport", DETAILS, "bool", p_bool)
+        default=False,
+        metadata=spec(
+            "Eingangsbuchungsexport",
+            DETAILS,
+            "bool",
+            p_bool,
+            explanation="Gibt an, ob Eingangsbuchungen mit exportiert werden sollen.",
+        ),
     )
     incoming_format: str | None = field(
         default=None,
@@ -328,6 +499,9 @@ class ExportConfig:
             p_choice(FORMAT_CHOICES),
             choices=FORMAT_CHOICES,
             applies_when=only_if("incoming_export", True),
+            explanation=(
+                "Auswahl, in welchem Format die Eingangsbuchungen exportiert werden sollen."
+            ),
         ),
     )
     control_file: bool = field(
@@ -338,6 +512,11 @@ class ExportConfig:
             "bool",
             p_bool,
             help="Dateinamen, SHA-256, Zeilen und Summen je Lauf; zuletzt übertragen",
+            explanation=(
+                "Liefert je Lauf eine Kontrolldatei mit Dateinamen, SHA-256, Zeilenzahlen und "
+                "Summen mit; sie wird zuletzt übertragen, so sieht der Empfänger, dass die "
+                "Lieferung vollständig ist."
+            ),
         ),
     )
     time: str | None = field(
@@ -348,10 +527,28 @@ class ExportConfig:
             "time",
             p_time,
             applies_when=unless("interval.kind", "hourly"),
+            explanation=(
+                "Zu welcher Uhrzeit der automatische Export an den FTP-Server übergeben wird. "
+                "Möglich sind Zeiten von 06:00 bis 22:00 Uhr; davor und danach nicht, da in dieser"
+                " Zeit ggf. Wartungen durchgeführt werden."
+            ),
         ),
     )
     interval: Interval = field(default_factory=Interval)
-    email: str | None = field(default=None, metadata=spec("E-Mail", MAIL, "email", p_emails))
+    email: str | None = field(
+        default=None,
+        metadata=spec(
+            "E-Mail",
+            MAIL,
+            "email",
+            p_emails,
+            explanation=(
+                "Optional. Schlägt der automatische Buchhaltungsexport fehl, wird an diese E-Mail-"
+                "Adresse eine Nachricht verschickt (Voraussetzung: ein eingerichteter SMTP "
+                "Postausgangsserver). „Test“ sendet eine Test-E-Mail an diese Adresse."
+            ),
+        ),
+    )
 
 
 FIELDS: tuple[FieldSpec, ...] = tuple(field_specs(ExportConfig))

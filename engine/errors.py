@@ -196,3 +196,8 @@ class ChangedHostKey(TransportError):
             Reason.HOST_KEY_CHANGED,
             detail=f"gespeichert {expected}, vom Server {actual}",
         )
+
+
+class HostKeyReplaceRefused(PermissionError):
+    """Replacing a changed SFTP host key was refused: only buchex administrators may
+    (German message; the refusal is audited as hostkey.replace_denied)."""

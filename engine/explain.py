@@ -257,9 +257,10 @@ TRANSPORT_RULES: Final[Mapping[tuple[str | None, str], Rule]] = {
         "Der SFTP-Server {where} zeigt einen anderen Hostschlüssel als den gespeicherten "
         "(gespeichert: {expected}; jetzt: {fingerprint}). Das kann ein Angriff sein – es "
         "wurde nichts übertragen. Beim Betreiber des Servers nachfragen, ob der Schlüssel "
-        "gewechselt wurde; nur wenn er den neuen Fingerabdruck bestätigt, ihn in der "
-        "Oberfläche unter Verbindungstest → Vertrauen übernehmen oder auf der Kommandozeile "
-        "„buchex test {config_id} --trust {trust_fp}“ ausführen.",
+        "gewechselt wurde; nur wenn er den neuen Fingerabdruck bestätigt, ihn als "
+        "Administrator in der Oberfläche unter Verbindungstest → Schlüssel ersetzen "
+        "übernehmen oder auf der Kommandozeile „buchex test {config_id} --replace-key "
+        "{trust_fp}“ ausführen.",
         Detail.DROP,
     ),
     (None, Reason.HOST_KEY_REVOKED): Rule(

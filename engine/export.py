@@ -257,6 +257,7 @@ class _Part:
         "debit",
         "fh",
         "first",
+        "flush",
         "index",
         "jfrom",
         "jto",
@@ -280,6 +281,9 @@ class _Part:
         self.path = path
         self.fh = fh
         self.writerow = writer.writerow
+        #: a buffering writer's flush (`_write_bookings` calls it every _FLUSH_MASK + 1
+        #: rows, `close` at the end); None for a plain csv.writer
+        self.flush: Callable[[], None] | None = getattr(writer, "flush", None)
         self.rows = 0
         self.debit = 0
         self.credit = 0
@@ -294,6 +298,8 @@ class _Part:
         self.keys: dict[str, list[int]] = {}
 
     def close(self) -> None:
+        if self.flush is not None and not self.fh.closed:
+            self.flush()
         self.fh.close()
         if self.index is not None:
             self.index.close()
@@ -358,6 +364,7 @@ _TOTALS_FIELDS: Final = (
 )
 _totals_fields: Final = itemgetter(*map(Booking._fields.index, _TOTALS_FIELDS))
 _SPILL_MASK: Final = (1 << 15) - 1  # index pairs go to disk every 32,768 rows
+_FLUSH_MASK: Final = (1 << 9) - 1  # a buffering row writer is flushed every 512 rows
 
 
 def fingerprint(booking: Booking) -> int:
@@ -424,6 +431,15 @@ class _Files:
         self.periods = periods
         self.open: dict[Hashable | None, _Part] = {}
         self.done: dict[Hashable | None, list[_Part]] = {}
+        #: the format's row builder and writer for booking rows; a format may offer a
+        #: compact pair (`compact_booking_row` + `compact_row_writer`: rows without the
+        #: columns that are the same in every line, which the writer appends itself)
+        self.booking_row = fmt.booking_row
+        self.row_writer = fmt.row_writer
+        compact_row = getattr(fmt, "compact_booking_row", None)
+        compact_writer = getattr(fmt, "compact_row_writer", None)
+        if kind not in MASTER_DATA_KINDS and compact_row and compact_writer:
+            self.booking_row, self.row_writer = compact_row, compact_writer
 
     def part_for(self, day: date) -> _Part:
         """The part the booking dated `day` goes to; opens or rolls over as needed."""
@@ -445,7 +461,7 @@ class _Files:
             fd, "w", encoding=self.fmt.encoding, newline="", buffering=_COPY_CHUNK
         )
         index = _Index(Path(name).with_suffix(".idx"), self.keep_above) if self.indexed else None
-        return _Part(period, Path(name), fh, self.fmt.row_writer(fh), index)
+        return _Part(period, Path(name), fh, self.row_writer(fh), index)
 
     def close(self) -> list[_Pending]:
         """Close every body; name parts 1..n where a period needed more than one file."""
@@ -501,7 +517,7 @@ def _write_bookings(
     first_use: dict[str, int],
 ) -> list[_Pending]:
     """Stream bookings into bodies. The hot loop of an export: keep it lean."""
-    build = files.fmt.booking_row
+    build = files.booking_row
     limit = files.fmt.max_rows or sys.maxsize
     # The tax key as the file has it (a writer may drop one, e.g. on an Automatikkonto).
     key_column: int | None = getattr(files.fmt, "tax_key_column", None)
@@ -525,6 +541,8 @@ def _write_bookings(
                 )
                 continue
             part.rows += 1
+            if not part.rows & _FLUSH_MASK and part.flush is not None:
+                part.flush()
             index = part.index
             if index is not None:  # for the journal: (journal number, fingerprint) pairs
                 pairs = index.values

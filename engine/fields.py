@@ -138,10 +138,13 @@ class FieldSpec:
     # Static choices (value, German label); catalog-backed choices name a catalog source.
     choices: tuple[tuple[str, str], ...] = ()
     catalog: str | None = None
-    help: str = ""
+    help: str = ""  # short hint: the placeholder / prompt ("leer: alle")
     path: str = ""  # filled in by field_specs()
     default: Any = None
     applies_when: Condition | None = None  # None: always applies
+    # What the field is for, in German (the seed document's "Beschreibung"): the form's
+    # tooltip and help line, the help screen (F1), `buchex` help texts.
+    explanation: str = ""
 
 
 def spec(
@@ -155,6 +158,7 @@ def spec(
     catalog: str | None = None,
     help: str = "",
     applies_when: Condition | None = None,
+    explanation: str = "",
 ) -> dict[str, FieldSpec]:
     return {
         "spec": FieldSpec(
@@ -167,6 +171,7 @@ def spec(
             catalog=catalog,
             help=help,
             applies_when=applies_when,
+            explanation=explanation,
         )
     }
 

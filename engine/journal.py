@@ -570,19 +570,27 @@ class Journal:
         return self._settled([RunRecord.from_doc(json.loads(rows[0][0]))])[0] if rows else None
 
     def last_run(self, config_id: str) -> RunSummary | None:
+        """The newest run that was not skipped (a skipped run did nothing: "Letzter Lauf"
+        must keep showing the failure it overlapped); the newest skipped one only when
+        there is no other."""
         if not self.path.exists():
             return None
-        rows = self._read(
-            "SELECT id, status, started_at, finished_at FROM runs WHERE config_id = ? "
-            "ORDER BY id DESC LIMIT 1",
-            (config_id,),
+        query = (
+            "SELECT id, status, started_at, finished_at FROM runs WHERE config_id = ? {} "
+            "ORDER BY id DESC LIMIT 1"
         )
+        rows = self._read(query.format("AND status != 'skipped'"), (config_id,))
+        if not rows:
+            rows = self._read(query.format(""), (config_id,))
         if not rows:
             return None
         if rows[0][1] == "running":  # is its process still there?
             record = self.run(rows[0][0])
             if record is not None:
-                return RunSummary(record.id, record.status, record.started_at, record.finished_at)
+                return RunSummary(
+                    record.id, record.status, record.started_at, record.finished_at,
+                    progress=record.progress if record.status == "running" else None,
+                )  # fmt: skip
         return RunSummary(*rows[0])
 
     def _settled(self, records: list[RunRecord]) -> list[RunRecord]:

@@ -32,7 +32,7 @@ from engine.runner import (
     upload_all,
     with_retries,
 )
-from engine.runs import RunRecord, new_run_id
+from engine.runs import RunCancelled, RunRecord, new_run_id
 from engine.transports.base import remote_folder
 from engine.workspace import Workspace
 
@@ -139,14 +139,20 @@ def redeliver(
                 record,
                 opts,
                 lambda: upload_all(ws, cfg, outgoing, record, opts, folder, lambda: None),
+                target=cfg.target,
+                folder=folder,
             )
             record.status = "ok"
         except RedeliveryRefused:
             raise
         except StepFailed as exc:
             record.status, record.step, record.reason = "failed", exc.step, exc.reason
+            record.detail = exc.detail or None
         except (ExportError, LedgerError) as exc:
             record.status, record.step, record.reason = "failed", STEP_EXPORT, str(exc)
+        except RunCancelled as exc:  # RunOptions.cancel (the TUI's x, quitting, SIGHUP)
+            record.status, record.step = "failed", exc.step or "Übertragung"
+            record.reason = f"abgebrochen: {exc.reason}"
         finally:
             shutil.rmtree(outbox, ignore_errors=True)
         record.finished_at = clock().astimezone(tz).isoformat(timespec="seconds")

@@ -37,12 +37,21 @@ from engine import control
 from engine.alerts import AlertState, RunOutcome, decide, deliver_alert
 from engine.changes import warning_line
 from engine.clock import Now, inside_window, now_local
-from engine.config import ExportConfig
-from engine.errors import CipherError, OutsideWindow, TransportError, Unfinished
+from engine.config import ExportConfig, Target
+from engine.errors import CipherError, OutsideWindow, Step, TransportError, Unfinished
+from engine.explain import explain_transport
 from engine.journal import BookingIndex, Change, ClientMark, Delivery, JournalError, PlannedFile
 from engine.liveness import own_start, this_host
 from engine.paths import local_problem
-from engine.runs import Interrupted, RunBusy, RunRecord, new_run_id, owner_gone_reason
+from engine.runs import (
+    CancelToken,
+    Interrupted,
+    RunBusy,
+    RunCancelled,
+    RunRecord,
+    new_run_id,
+    owner_gone_reason,
+)
 from engine.transports import make_transport
 from engine.transports.base import Transport, remote_folder, temp_name
 from engine.workspace import Workspace
@@ -78,13 +87,19 @@ class RunOptions:
     sleep: Callable[[float], None] = field(default=time.sleep)
     # Called after each progress step; the daemon passes a stop check here.
     on_progress: Callable[[RunRecord], None] | None = None
+    # Cancels the run (the TUI's "Abbrechen", its SIGHUP): checked between steps and files
+    # and per upload block; the record ends failed, "abgebrochen", with the step.
+    cancel: CancelToken | None = None
 
 
 class StepFailed(Exception):
-    def __init__(self, step: str, reason: str) -> None:
+    """`reason`: German, for anyone; `detail`: the server's own text (RunRecord.detail)."""
+
+    def __init__(self, step: str, reason: str, detail: str = "") -> None:
         super().__init__(f"{step}: {reason}")
         self.step = step
         self.reason = reason
+        self.detail = detail
 
 
 def run_config(
@@ -136,6 +151,7 @@ def _run_locked(
     tz: ZoneInfo,
 ) -> RunRecord:
     _settle_dead_runs(ws, cfg, clock().astimezone(tz))
+    record.progress = {"step": STEP_PREPARE}
     ws.runs.start(record)
     watermarks: dict[str, int] | None = None
     marks: dict[str, ClientMark] | None = None
@@ -152,6 +168,10 @@ def _run_locked(
             reconciled = _reconcile(ws, cfg, unfinished, record, opts, clock, tz)
             record.files = list(reconciled)
         step = STEP_EXPORT
+        if opts.cancel is not None:
+            opts.cancel.check()
+        record.progress["step"] = STEP_EXPORT
+        ws.runs.update(record)
         now = clock().astimezone(tz)
         lookback, marks, full = _lookback(ws, cfg, now)
         result, changes = _export(ws, cfg, outbox, now, lookback)
@@ -176,7 +196,14 @@ def _run_locked(
             record.reason = "nichts zu exportieren"
         else:
             rows = sum(f.rows for f in result.files)
-            _progress(ws, record, opts, f"Export: {len(result.files)} Datei(en), {rows} Zeilen")
+            _progress(
+                ws,
+                record,
+                opts,
+                f"Export: {len(result.files)} Datei(en), {rows} Zeilen",
+                step=STEP_DELIVER,
+                rows=rows,
+            )
             outgoing = outgoing_files(result)
             if cfg.control_file:
                 outgoing.append(control_file(cfg, record, outgoing, outbox, now))
@@ -197,16 +224,22 @@ def _run_locked(
                 record,
                 opts,
                 lambda: upload_all(ws, cfg, outgoing, record, opts, folder, plan),
+                target=cfg.target,
+                folder=folder,
             )
             record.files = [*reconciled, *delivered]
             record.status = "ok"
         watermarks = result.watermarks
     except StepFailed as exc:
         record.status, record.step, record.reason = "failed", exc.step, exc.reason
+        record.detail = exc.detail or None
     except JournalError as exc:
         record.status, record.step, record.reason = "failed", step, str(exc)
     except OSError as exc:  # the data directory: full, read-only, gone
         record.status, record.step, record.reason = "failed", step, local_problem(exc)
+    except RunCancelled as exc:
+        record.status, record.step = "failed", exc.step or step
+        record.reason = f"abgebrochen: {exc.reason}"
     except (KeyboardInterrupt, Interrupted) as exc:
         # Stopped from outside: record the true end, then let the process stop.
         how = exc.signal_name if isinstance(exc, Interrupted) else "Strg+C (SIGINT)"
@@ -224,8 +257,8 @@ def _run_locked(
         record.reason = f"interner Fehler ({type(exc).__name__}: {exc})"
     if record.status == "failed" and planned:
         record.reason = (
-            f"{record.reason}. Die geplanten Dateien liegen bereit und werden beim nächsten "
-            "Lauf mit dem Server abgeglichen und nachgereicht."
+            f"{(record.reason or '').rstrip('.')}. Die geplanten Dateien liegen bereit und "
+            "werden beim nächsten Lauf mit dem Server abgeglichen und nachgereicht."
         )
     record.finished_at = clock().astimezone(tz).isoformat(timespec="seconds")
     alert_state = _alert(ws, cfg, record, tz)
@@ -499,6 +532,7 @@ def _reconcile(
         opts,
         f"Abgleich: Lieferung von Lauf {delivery.run_id} war nicht abgeschlossen "
         f"({len(delivery.files)} Datei(en) geplant)",
+        step=STEP_RECONCILE,
     )
 
     def attempt() -> tuple[list[int], list[int], list[int], list[dict[str, object]]]:
@@ -523,7 +557,9 @@ def _reconcile(
                 done.append(f.doc(final))
         return there, sent, lost, done
 
-    there, sent, lost, done = with_retries(ws, record, opts, attempt)
+    there, sent, lost, done = with_retries(
+        ws, record, opts, attempt, target=cfg.target, folder=delivery.folder
+    )
     if lost:
         dropped = ws.runs.drop_files(delivery.run_id, lost)
         log.warning(
@@ -612,11 +648,17 @@ def format_warning(warning: ExportWarning) -> str:
     return f"{where}{warning.field}: {warning.message}"
 
 
-def _progress(ws: Workspace, record: RunRecord, opts: RunOptions, line: str) -> None:
+def _progress(
+    ws: Workspace, record: RunRecord, opts: RunOptions, line: str, **progress: object
+) -> None:
+    """A progress line (and `progress` into RunRecord.progress), written for the readers."""
     record.steps.append(line)
+    record.progress.update(progress)
     ws.runs.update(record)
     if opts.on_progress is not None:
         opts.on_progress(record)
+    if opts.cancel is not None:  # between steps and files
+        opts.cancel.check()
 
 
 def _export(
@@ -666,21 +708,33 @@ def _export(
 
 
 def with_retries(
-    ws: Workspace, record: RunRecord, opts: RunOptions, action: Callable[[], _T]
+    ws: Workspace,
+    record: RunRecord,
+    opts: RunOptions,
+    action: Callable[[], _T],
+    *,
+    target: Target | None = None,
+    folder: str | None = None,
 ) -> _T:
     """`action` (one connection's work); transient failures retry it with backoff.
     Re-uploading a file that already arrived is harmless: the final name is replaced
-    atomically with identical content."""
+    atomically with identical content. The last failure becomes `StepFailed` with the
+    German sentence about `target` and `folder` (engine.explain) and the server's text."""
     delay = opts.backoff
     for attempt in range(1, opts.attempts + 1):
         record.attempts = attempt
         try:
             return action()
         except TransportError as err:
+            if opts.cancel is not None and opts.cancel.cancelled:  # cut by the cancel
+                raise RunCancelled(opts.cancel.reason, err.step) from None
             if not err.transient or attempt == opts.attempts:
-                raise StepFailed(err.step, _reason(err)) from None
+                raise transport_failed(err, target, folder, record.config_id) from None
             _progress(ws, record, opts, f"Versuch {attempt} fehlgeschlagen ({err}); neuer Versuch")
-            opts.sleep(delay)
+            if opts.cancel is None:
+                opts.sleep(delay)
+            elif opts.cancel.wait(delay):
+                raise RunCancelled(opts.cancel.reason, err.step) from None
             delay *= 2
     raise AssertionError("unreachable")  # pragma: no cover - attempts >= 1
 
@@ -689,13 +743,33 @@ def _reason(err: TransportError) -> str:
     return f"{err.reason} ({err.detail})" if err.detail else err.reason
 
 
-def _transport(ws: Workspace, cfg: ExportConfig, opts: RunOptions) -> Transport:
-    return make_transport(
+def transport_failed(
+    err: TransportError, target: Target | None, folder: str | None, config_id: str
+) -> StepFailed:
+    """A failed delivery step for the run record: what happened and what to check, naming
+    host, port, user and folder (engine.explain); the server's own text as its detail."""
+    if target is None:
+        return StepFailed(err.step, _reason(err))
+    explained = explain_transport(err, target, folder=folder, config_id=config_id)
+    return StepFailed(err.step, explained.sentence, explained.detail)
+
+
+@contextlib.contextmanager
+def _transport(ws: Workspace, cfg: ExportConfig, opts: RunOptions) -> Iterator[Transport]:
+    """One connection, closed at the end; a cancelled run cuts it (`CancelToken`)."""
+    with make_transport(
         cfg.target,
         known_hosts=ws.data_dir.known_hosts_path,
         timeout=opts.timeout,
         transfer_deadline=opts.transfer_deadline,
-    )
+    ) as transport:
+        transport.cancel = opts.cancel
+        if opts.cancel is None:
+            yield transport
+            return
+        opts.cancel.check(Step.CONNECT)
+        with opts.cancel.abort_hook(transport.abort):
+            yield transport
 
 
 def upload_all(
@@ -710,6 +784,12 @@ def upload_all(
     """Every file in order; the control file comes last, so its presence on the server
     means the delivery is complete."""
     delivered: list[dict[str, object]] = []
+    record.progress.update(
+        files_total=len(outgoing),
+        files_done=0,
+        bytes_total=sum(o.planned.size for o in outgoing),
+        bytes_done=0,
+    )
     with _transport(ws, cfg, opts) as transport:
         transport.connect()
         remote = transport.ensure_directory(folder)
@@ -717,7 +797,14 @@ def upload_all(
         for o in outgoing:
             uploaded = transport.upload_atomic(o.path, remote, o.planned.name)
             delivered.append(o.planned.doc(uploaded.remote_path))
-            _progress(ws, record, opts, f"übertragen: {uploaded.remote_path} ({uploaded.size} B)")
+            _progress(
+                ws,
+                record,
+                opts,
+                f"übertragen: {uploaded.remote_path} ({uploaded.size} B)",
+                files_done=len(delivered),
+                bytes_done=int(record.progress.get("bytes_done") or 0) + uploaded.size,
+            )
     return delivered
 
 
@@ -736,6 +823,7 @@ def _alert(ws: Workspace, cfg: ExportConfig, record: RunRecord, tz: ZoneInfo) ->
         finished_at=finished,
         step=record.step,
         reason=record.reason,
+        detail=record.detail,
         nothing_to_export=record.status == "nothing",
         delivered=control.summary(record.files) if record.files else None,
     )

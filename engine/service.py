@@ -24,7 +24,7 @@ from engine.audit import current_actor
 from engine.clock import Clock, SystemClock, inside_window
 from engine.config import ExportConfig
 from engine.paths import DataDir
-from engine.runs import RunRecord, RunSummary
+from engine.runs import CancelToken, RunRecord, RunSummary
 from engine.settings import CHAIN_FIELDS, ChainSettings, SmtpSettings
 from engine.users import User
 from engine.workspace import Workspace
@@ -44,6 +44,7 @@ __all__ = ["RevealRefused", "Service", "Stamps", "run_summary"]
 
 _OPTION = next(f.label for f in CHAIN_FIELDS if f.path == "admins_may_reveal_passwords")
 ONLY_ADMINS = "Nur Administratoren dürfen gesetzte Passwörter einsehen"
+ONLY_ADMINS_HOST_KEY = "Nur Administratoren dürfen einen geänderten Hostschlüssel ersetzen"
 # Secrets the password eye may show, by the field path the front ends use.
 _SECRET_FIELDS = ("target.password", "smtp.password", "chain.ledger_url")
 
@@ -286,14 +287,72 @@ class Service:
 
     # --- running -----------------------------------------------------------------------------
 
-    def run_now(self, cfg_id: str, *, force: bool = False, trigger: str = "manual") -> RunRecord:
+    def run_now(
+        self,
+        cfg_id: str,
+        *,
+        force: bool = False,
+        trigger: str = "manual",
+        cancel: CancelToken | None = None,
+        wait_busy: float = 0.0,
+    ) -> RunRecord:
         """Run a config now and return its finished record (ok / nothing / failed / skipped).
-        Raises OutsideWindow outside 06:00–22:00 unless `force` (the person said yes)."""
+        Raises OutsideWindow outside 06:00–22:00 unless `force` (the person said yes).
+        `cancel`: `cancel.cancel()` from any thread stops the run between steps, files and
+        upload blocks (a call hanging in a silent server is cut `hard_abort_after` seconds
+        later); it ends failed, "abgebrochen", with its step, no partial final file on the
+        server and no watermark moved. `wait_busy`: wait up to that many seconds for a run
+        of this config that is still ending (a run the TUI cancelled to hand it over to a
+        background process) instead of recording this one as skipped."""
+        import time
+
         from engine.runner import RunOptions, run_config
 
         cfg = self._ws.get_config(cfg_id)
-        options = RunOptions(trigger=trigger, force=force)
+        end = time.monotonic() + wait_busy
+        while wait_busy and self.running(cfg_id) and time.monotonic() < end:
+            time.sleep(0.2)
+        options = RunOptions(trigger=trigger, force=force, cancel=cancel)
         return run_config(self._ws, cfg, options, clock=self.clock.now)
+
+    def running(self, cfg_id: str) -> list[RunRecord]:
+        """The config's runs in progress now, by any process (their owner alive); the
+        front ends offer no second run while there is one (it would only be skipped). A
+        record without an owner pid (written by a tool) cannot be judged and does not count:
+        the next run settles it."""
+        from engine.liveness import owner_alive
+
+        return [
+            r
+            for r in self._ws.runs.running(cfg_id)
+            if r.host_pid > 0 and owner_alive(r.host_pid, r.host_started, r.host_name)
+        ]
+
+    def run_in_background(self, cfg_id: str, *, force: bool = False) -> int:
+        """Start `python -m engine run ID` as a process of its own (a new session: it
+        survives the terminal, SSH and the TUI) and return its pid. The TUI hands a run over
+        to it when it quits while the run goes on ("im Hintergrund zu Ende führen"): the run
+        in the TUI is cancelled, and this one waits for it to end before it starts."""
+        import subprocess
+        import sys
+
+        self._ws.get_config(cfg_id)  # NotFound for an unknown id
+        command = [sys.executable, "-m", "engine", "--home", str(self.paths.root)]
+        command += ["run", cfg_id, "--trigger", "manual", "--wait-busy", "60"]
+        if force:
+            command.append("--force")
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+        )
+        self._ws.audit.record(
+            "run.background", config_id=cfg_id, detail=f"PID {process.pid}", actor=self.actor
+        )
+        return process.pid
 
     def export_local(
         self, cfg_id: str, out: Path, *, commit: bool, warnings_file: Path | None = None
@@ -316,17 +375,24 @@ class Service:
             )
         return result
 
-    def redeliver(self, run_id: str, *, force: bool = False, current: bool = False) -> RunRecord:
+    def redeliver(
+        self,
+        run_id: str,
+        *,
+        force: bool = False,
+        current: bool = False,
+        cancel: CancelToken | None = None,
+    ) -> RunRecord:
         """Send a past run's bookings again (Nachlieferung). Raises OutsideWindow (ask, then
         force=True), RedeliveryRefused (journal_nos changed since: ask, then current=True),
-        RunBusy."""
+        RunBusy. `cancel` as for `run_now`."""
         from engine.redelivery import redeliver
         from engine.runner import RunOptions
 
         return redeliver(
             self._ws,
             run_id,
-            RunOptions(trigger="redeliver", force=force),
+            RunOptions(trigger="redeliver", force=force, cancel=cancel),
             current=current,
             user=self.actor,
             clock=self.clock.now,
@@ -386,16 +452,70 @@ class Service:
             config_id=cfg.id or None,
         )
 
+    def host_key_refusal(self) -> str | None:
+        """Why the actor may not replace a changed SFTP host key, or None: only buchex
+        administrators may (`replace_host_key`)."""
+        user = self._ws.get_user(self.actor)
+        if user is None:
+            return (
+                f"{ONLY_ADMINS_HOST_KEY}; für die Anmeldung „{self.actor}“ gibt es keinen "
+                "buchex-Benutzer."
+            )
+        if not user.admin:
+            return f"{ONLY_ADMINS_HOST_KEY}; „{self.actor}“ ist kein Administrator."
+        return None
+
+    def replace_host_key(
+        self, cfg: ExportConfig, old: str | None, new: str
+    ) -> Iterator[StepResult]:
+        """The connection test of `cfg`, replacing the changed SFTP host key: `old` the
+        stored fingerprint(s) the admin saw (None: whatever is stored), `new` the one the
+        server's operator confirmed. The key is replaced only if the stored keys are still
+        `old` and the server shows exactly `new`; else the test fails on the changed key
+        and nothing is stored. Raises HostKeyReplaceRefused (not an admin; audited as
+        hostkey.replace_denied); the decision is audited (hostkey.replace, both
+        fingerprints) before the test runs."""
+        from engine.errors import HostKeyReplaceRefused
+        from engine.transports import test_connection
+
+        shown = f"gespeichert {old or '(beliebig)'} → neu {new}"
+        refusal = self.host_key_refusal()
+        if refusal is not None:
+            self._ws.audit.record(
+                "hostkey.replace_denied",
+                config_id=cfg.id or None,
+                detail=f"{shown}: nicht berechtigt",
+                actor=self.actor,
+            )
+            raise HostKeyReplaceRefused(refusal)
+        self._ws.audit.record(
+            "hostkey.replace", config_id=cfg.id or None, detail=shown, actor=self.actor
+        )
+        return test_connection(
+            cfg.target,
+            known_hosts=self._ws.data_dir.known_hosts_path,
+            replace_key=(old, new),
+            run_date=self.now().date(),
+            config_id=cfg.id or None,
+        )
+
     def send_test_mail(self, address: str, smtp: SmtpSettings | None = None) -> str:
         """Send a test mail with `smtp` (unsaved values from a form) or the stored
-        settings; returns a German summary. Raises MailError (German reason)."""
+        settings; returns a German summary. Raises MailError whose `reason` is the German
+        sentence of `engine.explain.explain_mail` (naming server, port, user and what to
+        check) and whose `detail` is the server's own text."""
         from engine.errors import MailError
+        from engine.explain import explain_mail
         from engine.mailer import send_test_mail
 
         smtp = smtp if smtp is not None else self._ws.smtp_settings()
         if smtp is None or not smtp.host:
             raise MailError("Kein SMTP Postausgangsserver eingerichtet.")
-        send_test_mail(smtp, address)
+        try:
+            send_test_mail(smtp, address)
+        except MailError as exc:
+            explained = explain_mail(exc, smtp)
+            raise MailError(explained.sentence, explained.detail) from exc
         return f"Test-E-Mail an {address} gesendet (über {smtp.host}:{smtp.effective_port})"
 
     # --- the ledger ---------------------------------------------------------------------------
@@ -480,7 +600,9 @@ class _LastRunCache:
         stamp = self._ws.runs.file_stamp(cfg_id)
         with self._lock:
             cached = self._cache.get(cfg_id)
-        if cached is not None and cached[0] == stamp and stamp is not None:
+        # A running run is asked again: its process may have died without a write.
+        running = cached is not None and cached[1] is not None and cached[1].status == "running"
+        if cached is not None and cached[0] == stamp and stamp is not None and not running:
             return cached[1]
         record = self._ws.runs.last_run(cfg_id)
         with self._lock:

@@ -61,12 +61,31 @@ def _p_url(raw: Any) -> Secret | None:
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str | None = field(
-        default=None, metadata=spec("SMTP-Server", SMTP, "text", p_host, required=True)
+        default=None,
+        metadata=spec(
+            "SMTP-Server",
+            SMTP,
+            "text",
+            p_host,
+            required=True,
+            explanation=(
+                "Name oder Adresse des Mailservers, über den buchex die Nachrichten über "
+                "fehlgeschlagene Exporte verschickt."
+            ),
+        ),
     )
     port: int | None = field(
         default=None,
         metadata=spec(
-            "Port", SMTP, "int", p_int(1, 65535), help="leer: 25 / 587 (STARTTLS) / 465 (SSL)"
+            "Port",
+            SMTP,
+            "int",
+            p_int(1, 65535),
+            help="leer: 25 / 587 (STARTTLS) / 465 (SSL)",
+            explanation=(
+                "Optional. Der Port des Mailservers (leer: 25 ohne Verschlüsselung, 587 bei "
+                "STARTTLS, 465 bei SSL/TLS)."
+            ),
         ),
     )
     security: str = field(
@@ -78,17 +97,58 @@ class SmtpSettings:
             p_choice(SECURITY_CHOICES),
             required=True,
             choices=SECURITY_CHOICES,
+            explanation=(
+                "Wie die Verbindung zum Mailserver verschlüsselt wird: keine, STARTTLS (üblich auf"
+                " Port 587) oder SSL/TLS (Port 465)."
+            ),
         ),
     )
-    user: str | None = field(default=None, metadata=spec("Benutzer", SMTP, "text", p_text(254)))
+    user: str | None = field(
+        default=None,
+        metadata=spec(
+            "Benutzer",
+            SMTP,
+            "text",
+            p_text(254),
+            explanation="Optional. Anmeldename am Mailserver (leer: ohne Anmeldung senden).",
+        ),
+    )
     password: Secret | None = field(
-        default=None, metadata=spec("Passwort", SMTP, "secret", p_secret)
+        default=None,
+        metadata=spec(
+            "Passwort",
+            SMTP,
+            "secret",
+            p_secret,
+            explanation=(
+                "Passwort für die Anmeldung am Mailserver. Administratoren können es mit der "
+                "Option „Administratoren dürfen gesetzte Passwörter einsehen“ anzeigen lassen."
+            ),
+        ),
     )
     sender: str | None = field(
-        default=None, metadata=spec("Absender", SMTP, "email", p_email, required=True)
+        default=None,
+        metadata=spec(
+            "Absender",
+            SMTP,
+            "email",
+            p_email,
+            required=True,
+            explanation="Die Absenderadresse der Nachrichten, die buchex verschickt.",
+        ),
     )
     timeout: int = field(
-        default=30, metadata=spec("Zeitlimit (Sekunden)", SMTP, "int", p_int(1, 300))
+        default=30,
+        metadata=spec(
+            "Zeitlimit (Sekunden)",
+            SMTP,
+            "int",
+            p_int(1, 300),
+            explanation=(
+                "Wie viele Sekunden buchex auf den Mailserver wartet, bevor der Versand als "
+                "fehlgeschlagen gilt."
+            ),
+        ),
     )
 
     @property
@@ -101,12 +161,31 @@ class ChainSettings:
     admins_may_reveal_passwords: bool = field(
         default=False,
         metadata=spec(
-            "Administratoren dürfen gesetzte Passwörter einsehen", SICHERHEIT, "bool", p_bool
+            "Administratoren dürfen gesetzte Passwörter einsehen",
+            SICHERHEIT,
+            "bool",
+            p_bool,
+            explanation=(
+                "Ist die Option gesetzt, kann ein angemeldeter Benutzer aus der Administratoren-"
+                "Gruppe gesetzte Passwörter einer Schnittstelle anzeigen lassen: „Anzeigen“ am "
+                "Passwortfeld und zur Sicherheit das eigene Benutzerpasswort eingeben. Jede "
+                "Anzeige wird protokolliert."
+            ),
         ),
     )
     timezone: str | None = field(
         default=None,
-        metadata=spec("Zeitzone", ALLGEMEIN, "text", _p_timezone, help="leer: Systemzeitzone"),
+        metadata=spec(
+            "Zeitzone",
+            ALLGEMEIN,
+            "text",
+            _p_timezone,
+            help="leer: Systemzeitzone",
+            explanation=(
+                "Die Zeitzone, in der Ausführungszeiten und das Zeitfenster 06:00–22:00 gelten (z."
+                " B. Europe/Berlin; leer: die Zeitzone des Systems)."
+            ),
+        ),
     )
     ledger_url: Secret | None = field(
         default=None,
@@ -116,6 +195,10 @@ class ChainSettings:
             "secret",
             _p_url,
             help="leer: eingebettete ledger.sqlite",
+            explanation=(
+                "Wo die Buchhaltungsdaten liegen: eine SQLAlchemy-URL der Datenbank (z. B. "
+                "postgresql://benutzer@host/db; leer: die eingebettete ledger.sqlite)."
+            ),
         ),
     )
     lookback_journal_numbers: int | None = field(
@@ -128,6 +211,10 @@ class ChainSettings:
             help=f"leer: {DEFAULT_LOOKBACK:_}".replace("_", ".")
             + "; so weit unter der höchsten gelieferten Nummer sucht jeder Lauf nach "
             "Buchungen, die erst spät sichtbar wurden",
+            explanation=(
+                "Wie weit unter der höchsten schon gelieferten Journalnummer jeder Lauf nach "
+                "Buchungen sucht, die erst spät sichtbar wurden."
+            ),
         ),
     )
 

@@ -75,7 +75,10 @@ def test_failed_run_exits_1_and_names_the_step(
     import_config(demo_home, tmp_path, raw)
     result = run_cli(demo_home, "run", "stb", "--force")
     assert result.returncode == 1
-    assert "fehlgeschlagen – Anmelden: Anmeldung abgelehnt" in result.stderr
+    assert f"fehlgeschlagen – Anmelden: Der Server {ftp.host}:{ftp.port} hat die Anmeldung als" in (
+        result.stderr
+    )
+    assert "\nServer: 530 " in result.stderr  # the server's own text on a line of its own
     assert "falsch-geheim" not in result.stdout + result.stderr
     failed = run_cli(demo_home, "runs", "--failed", "--json").stdout.splitlines()
     assert len(failed) == 1 and json.loads(failed[0])["step"] == "Anmelden"

@@ -349,8 +349,8 @@ def test_changed_host_key_names_both_keys_and_says_it_may_be_an_attack() -> None
     explained = explain_transport(err, sftp_target(), config_id="k1")
     for part in ("SHA256:oldOLDold", "SHA256:newNEWnew", "Angriff", "Betreiber"):
         assert part in explained.sentence
-    assert "Verbindungstest → Vertrauen" in explained.sentence
-    assert "--trust SHA256:newNEWnew" in explained.sentence
+    assert "Verbindungstest → Schlüssel ersetzen" in explained.sentence
+    assert "„buchex test k1 --replace-key SHA256:newNEWnew“" in explained.sentence
 
 
 def test_host_key_not_confirmed_names_the_confirmed_and_the_shown_key() -> None:

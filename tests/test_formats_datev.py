@@ -273,6 +273,31 @@ def test_quoting_via_csv_writer() -> None:
     assert len(next(csv.reader([line], delimiter=";"))) == 125
 
 
+@pytest.mark.parametrize("lock", [False, True])
+def test_compact_rows_write_the_same_lines(lock: bool) -> None:
+    """The export's fast pair (37 fields + the constant rest as the line end, buffered)
+    writes byte for byte what `row_writer` makes of `booking_row`'s 125 fields."""
+    client = Client("1", "x", 29098, 55003, "01-01", 4, "SKR03", lock)
+    bookings = [
+        booking(),
+        booking(text='Kulanz "Modell Ö"; Rückgabe', payment_method=None),
+        booking(text="Hörsystem " * 9, cost_center="7", tax_key="9", contra_account="8200"),
+        booking(text=None, document_no="RE 2025.01"),
+    ]
+    full, compact = io.StringIO(), io.StringIO()
+    w = writer(client)
+    plain = w.row_writer(full)
+    fast = w.compact_row_writer(compact)
+    for b in bookings:
+        row, short = w.booking_row(b, Recorder()), w.compact_booking_row(b, Recorder())
+        assert row is not None and short is not None and len(short) < len(row) == 125
+        plain.writerow(row)
+        fast.writerow(short)
+    assert compact.getvalue() == ""  # buffered until flushed
+    fast.flush()
+    assert compact.getvalue() == full.getvalue()
+
+
 def test_transliteration_and_shortening_warn() -> None:
     report = Recorder()
     long = "Im-Ohr-Hörsystem mit Akku-Ladestation, Bluetooth und Tinnitus-Noiser Yılmaz, Lena"

@@ -53,9 +53,9 @@ def test_a_key_swapped_after_the_admin_looked_is_refused(demo_home: Path, tmp_pa
     with paramiko_sftp_server(tmp_path / "b", host_key=second_key, port=port):
         refused = run_cli(demo_home, "test", "stb", "--trust", first_key.fingerprint)
         assert refused.returncode == 1
-        assert "anderen Hostschlüssel als den bestätigten" in refused.stdout
-        assert f"bestätigt {first_key.fingerprint}" in refused.stdout
-        assert f"vom Server ssh-ed25519 {second_key.fingerprint}" in refused.stdout
+        assert "zeigt einen anderen Hostschlüssel" in refused.stdout
+        assert f"als den bestätigten ({first_key.fingerprint})" in refused.stdout
+        assert f"(ssh-ed25519 {second_key.fingerprint})" in refused.stdout
         assert not (demo_home / "known_hosts").exists()  # nothing stored
 
         # Only after confirming the new one: stored, and later tests need no trust.

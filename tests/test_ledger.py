@@ -313,6 +313,23 @@ def test_bookings_stream_in_pages(ledger: Ledger, db: sqlite3.Connection) -> Non
         list(ledger.bookings("9"))
 
 
+def test_embedded_fast_path_reads_what_sqlalchemy_reads(demo_path: Path) -> None:
+    """The embedded file's stream (stdlib sqlite3, text CAST in SQL) yields exactly the
+    Bookings of the SQLAlchemy path (a URI-style URL of the same file takes that one)."""
+    fast = Ledger(f"sqlite:///{demo_path}")
+    slow = Ledger(f"sqlite:///file:{demo_path}?mode=ro&uri=true")
+    assert fast._sqlite is not None and slow._sqlite is None
+    for client in ("1", "2"):
+        for kwargs in ({}, {"document_types": {"KR", "ER"}, "payment_methods": {"UE"}}):
+            got = list(fast.bookings(client, page_size=333, **kwargs))  # type: ignore[arg-type]
+            want = list(slow.bookings(client, page_size=333, **kwargs))  # type: ignore[arg-type]
+            assert got == want and got
+            pairs = zip(got, want, strict=True)
+            assert all(type(v) is type(w) for b, c in pairs for v, w in zip(b, c, strict=True))
+    fast.close()
+    slow.close()
+
+
 def test_partners_lookup(ledger: Ledger) -> None:
     creditors = ledger.partners("1", kind="creditor")
     assert creditors and all(p.kind == "creditor" for p in creditors)

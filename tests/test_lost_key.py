@@ -75,7 +75,9 @@ def test_deleted_key_is_not_replaced_and_named(demo_home: Path, tmp_path: Path) 
     assert not key.exists()
     # The failed run is in the history, with the step that failed.
     [run] = [r for r in json_runs(demo_home) if r["config_id"] == "stb"]
-    assert run["status"] == "failed" and "Schlüsseldatei fehlt" in str(run["reason"])
+    # The sentence says what to do; the detail names the missing file.
+    assert run["status"] == "failed" and "secret.key" in str(run["reason"])
+    assert f"Schlüsseldatei fehlt: {key}" in str(run["detail"])
 
 
 def test_restoring_the_key_brings_everything_back(demo_home: Path, tmp_path: Path) -> None:

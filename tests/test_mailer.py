@@ -332,11 +332,14 @@ def test_deliver_alert_returns_the_reason_instead_of_raising() -> None:
     with refused_port() as port:
         settings = SmtpSettings(host="127.0.0.1", port=port, security="none", sender="a@b.example")
         result = deliver_alert(settings, TO, MAIL)
-    assert result is not None and result.startswith("Verbindung abgelehnt")
+    # The German sentence of engine.explain (issue 14): server, port and what to check.
+    assert result is not None
+    assert result.startswith(f"Der SMTP-Server 127.0.0.1 hat die Verbindung auf Port {port}")
+    assert "Firewall" in result
     unknown = SmtpSettings(host="smtp.nirgends.invalid", sender="a@b.example", timeout=5)
-    assert (deliver_alert(unknown, TO, MAIL) or "").startswith("Name nicht gefunden")
+    assert "„smtp.nirgends.invalid“" in (deliver_alert(unknown, TO, MAIL) or "")
     no_sender = SmtpSettings(host="127.0.0.1")
-    assert deliver_alert(no_sender, TO, MAIL) == "kein Absender eingerichtet"
+    assert "kein Absender eingerichtet" in (deliver_alert(no_sender, TO, MAIL) or "")
 
 
 def test_deliver_alert_scrubs_secrets_from_the_mail(plain: RunningServer) -> None:

@@ -99,11 +99,18 @@ def test_failure_keeps_watermark_mails_once_and_recovers(
     opts = RunOptions(trigger="manual", backoff=0)
     first = run_config(ws, cfg, opts, clock=at(NOON))
     assert first.status == "failed"
-    assert (first.step, first.reason.split(" (")[0]) == ("Anmelden", "Anmeldung abgelehnt")
+    assert first.step == "Anmelden"
+    # The German sentence naming server and user (engine.explain), the server's text apart.
+    assert first.reason is not None
+    assert f"Der Server {ftp.host}:{ftp.port} hat die Anmeldung als „{ftp.user}“ abgelehnt" in (
+        first.reason
+    )
+    assert first.detail is not None and first.detail.startswith("530")
     assert ws.runs.watermarks("stb") == {}
     assert delivered(ftp) == {}
     [mail] = smtp.wait_for(1)
-    assert "Anmeldung abgelehnt" in str(mail) and "falsch-geheim" not in str(mail)
+    assert "hat die Anmeldung als" in str(mail) and "falsch-geheim" not in str(mail)
+    assert "Server:          530" in mail.message.get_content()
     assert first.mail == "gesendet an buchhaltung@optik-mueller.example"
 
     second = run_config(ws, cfg, opts, clock=at(NOON + dt.timedelta(hours=1)))

@@ -312,7 +312,9 @@ def test_connection_test_stops_at_the_first_failure(ftp: FTPServer, tmp_path: Pa
         )
     )
     assert [(s.step, s.ok) for s in steps] == [("Verbinden", True), ("Anmelden", False)]
-    assert steps[1].detail.startswith("Anmeldung abgelehnt")
+    # The German sentence naming server and user; the server's own text apart.
+    assert steps[1].detail.startswith(f"Der Server {ftp.host}:{ftp.port} hat die Anmeldung als")
+    assert steps[1].server.startswith("530")
     assert steps[1].error is not None and steps[1].error.reason == Reason.LOGIN_REFUSED
 
 
@@ -327,7 +329,12 @@ def test_connection_test_probe_fails_without_write_permission(root: Path, tmp_pa
             )
         )
     assert [(s.step, s.ok) for s in steps][-2:] == [("Verzeichnis", True), ("Schreiben", False)]
-    assert steps[-1].detail.startswith(Reason.NO_WRITE)
+    assert steps[-1].error is not None and steps[-1].error.reason == Reason.NO_WRITE
+    # Names user, server and the folder (issue 14, defect 6); the server's text apart.
+    assert steps[-1].detail.startswith(
+        f"Der Benutzer „{server.user}“ darf auf {server.host}:{server.port} im Ordner „/“"
+    )
+    assert steps[-1].server.startswith("550")
 
 
 # -- FTPS -----------------------------------------------------------------------------

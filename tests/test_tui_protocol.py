@@ -566,9 +566,10 @@ async def test_detail_shows_error_steps_files_and_warnings(seeded: Workspace) ->
         pane = screen.query_one("#run-pane", RunDetail)
         assert pane.display and pane.record is not None and pane.record.id == FAILED_ID
         text = pane.text
-        assert text.splitlines()[:2] == [
+        assert text.splitlines()[:3] == [
             "✗ fehlgeschlagen",
-            "Fehler: Anmelden: Anmeldung abgelehnt (Passwort oder Schlüssel falsch)",
+            "Fehlgeschlagen bei: Anmelden",  # the failed step first (issue 14, defect 6)
+            "Anmeldung abgelehnt (Passwort oder Schlüssel falsch)",
         ]
         for expected in (
             f"Lauf           {FAILED_ID}",
@@ -711,7 +712,9 @@ async def test_rerun_outside_the_window_asks_and_passes_force(seeded: Workspace)
     calls: list[tuple[str, bool]] = []
 
     class Fake(Service):
-        def run_now(self, cfg_id: str, *, force: bool = False, trigger: str = "x") -> RunRecord:
+        def run_now(
+            self, cfg_id: str, *, force: bool = False, trigger: str = "x", **_: Any
+        ) -> RunRecord:
             calls.append((cfg_id, force))
             return RunRecord("r", cfg_id, KASSE, trigger, "2026-11-20T06:00", status="ok")
 

@@ -18,7 +18,7 @@ from textual.pilot import Pilot
 from engine.config import ExportConfig
 from engine.runs import RunRecord, RunSummary
 from engine.service import Service
-from engine.transports import StepResult, UnknownHostKey
+from engine.transports import ChangedHostKey, StepResult, UnknownHostKey
 from tests.test_tui_protocol import FAILED_ID, seed_runs
 from tests.test_tui_support import (
     ADMIN,
@@ -71,6 +71,11 @@ HOST_KEY = UnknownHostKey(
     key_type="ssh-ed25519",
     host="[sftp.datev-kanzlei.example]:2222",
 )
+CHANGED_KEY = ChangedHostKey(
+    "ssh-ed25519 SHA256:q3V8mYJwQ0fTzv6o1x2W9bHc4kLrN5sPdE7uAiGjK0M",
+    "ssh-ed25519 SHA256:Zf0pL2xq9TnWc4R7vYbE1mKsH8uJ3aGdN6oQiVtXy5B",
+    host="[sftp.datev-kanzlei.example]:2222",
+)
 
 
 class FixedAnswers(Service):
@@ -82,18 +87,29 @@ class FixedAnswers(Service):
     def last_run(self, cfg_id: str) -> RunSummary | None:
         return _last_run(cfg_id)
 
-    def run_now(self, cfg_id: str, *, force: bool = False, trigger: str = "x") -> RunRecord:
+    def run_now(
+        self, cfg_id: str, *, force: bool = False, trigger: str = "x", **_: Any
+    ) -> RunRecord:
         return RunRecord("r", cfg_id, cfg_id, trigger, NOW.isoformat(), status="ausgeführt")
+
+    host_key_error: UnknownHostKey | ChangedHostKey = HOST_KEY
 
     def test_connection(self, cfg: ExportConfig, *, trust: str | None = None) -> Iterator[Any]:
         if cfg.target.protocol == "sftp":
-            yield StepResult("Verbinden", False, "Hostschlüssel: Hostschlüssel unbekannt", HOST_KEY)
+            yield StepResult("Verbinden", False, "Hostschlüssel unbekannt", self.host_key_error)
             return
         yield type("Step", (), {"ok": True, "step": "Verbinden", "message": "192.0.2.10:21"})()
         yield type("Step", (), {"ok": True, "step": "Anmelden", "message": "als weiss"})()
-        yield type(
-            "Step", (), {"ok": False, "step": "Verzeichnis", "message": "keine Schreibrechte"}
-        )()
+        # A failure as engine.explain words it, the server's own text apart (issue 14).
+        yield StepResult(
+            "Verzeichnis",
+            False,
+            "Der Benutzer „weiss“ darf auf 192.0.2.10:21 den Ordner „export/Automatischer_"
+            "Buchhaltungsexport_2026-11-20“ nicht anlegen oder öffnen. Beim Betreiber des "
+            "Servers Schreibrechte für „weiss“ auf „export“ einrichten lassen oder in der "
+            "Schnittstelle ein anderes Verzeichnis eintragen (Abschnitt FTP).",
+            server="550 Permission denied.",
+        )
 
 
 @pytest.fixture
@@ -263,6 +279,15 @@ async def host_key(pilot: Pilot[Any]) -> None:
     await settle(pilot)
 
 
+async def host_key_changed(pilot: Pilot[Any]) -> None:
+    """A changed key, seen by an admin: both fingerprints, type ERSETZEN, Abbrechen focused."""
+    pilot.app.service.host_key_error = CHANGED_KEY
+    await _select(pilot, "wuerzburg-kasse")
+    await pilot.press("t")
+    await until(pilot, lambda: isinstance(pilot.app.screen, HostKeyDialog))
+    await settle(pilot)
+
+
 async def outside_window(pilot: Pilot[Any]) -> None:
     pilot.app.service.clock = FixedClock(NOW.replace(hour=22, minute=15))  # 23:15 in Berlin
     await _select(pilot, "stb-schroeder")
@@ -290,6 +315,7 @@ SHOTS: dict[str, Run] = {
     "protocol_failures": protocol_failures,
     "run_detail": run_detail,
     "host_key": host_key,
+    "host_key_changed": host_key_changed,
     "outside_window": outside_window,
 }
 

@@ -84,6 +84,8 @@ class Tmux:
         }
         # UTF-8 (umlauts, box drawing) for tmux and the program; a known TERM for tmux.
         self.env.update(LANG="C.UTF-8", LC_ALL="C.UTF-8", TERM="xterm-256color")
+        # The TUI's own preferences (theme): the test's, not the user's (tui/preferences.py).
+        self.env["BUCHEX_TUI_CONFIG"] = str(workdir / "tui.json")
         config = workdir / "tmux.conf"
         config.write_text("set -g remain-on-exit on\nset -g status off\nset -g history-limit 0\n")
         self.screens: list[str] = []  # every screen read, for checks across the whole run
@@ -290,7 +292,8 @@ def test_buchex_tui_filters_and_quits(
     tmux.keys("Enter")
     tmux.wait_screen(focus="table")
     tmux.keys("a")
-    tmux.wait_screen([WUERZBURG, "KASSE-WUE-01"], [SCHROEDER], status="1 von 2 Schnittstellen")
+    # (The Rechner column "KASSE-WUE-01" now sits behind the status columns at this width.)
+    tmux.wait_screen([WUERZBURG], [SCHROEDER], status="1 von 2 Schnittstellen")
     tmux.keys("a")
     tmux.wait_screen([SCHROEDER, WUERZBURG], status="2 Schnittstellen")
 
@@ -395,3 +398,111 @@ def test_closing_the_terminal_stops_the_demo_daemon(
     finally:
         for leftover in processes_with(*daemon_cmdline):
             os.kill(leftover, signal.SIGTERM)
+
+
+# --- a run owned by a TUI whose terminal goes away (issue 14) ---------------------------------
+
+HUNG_NAME = "Hängt am Server"
+
+
+def _start_run(tmux: Tmux, ws: Workspace, cfg_id: str) -> None:
+    """r on the only row; outside 06:00–22:00 (real clock) answer the question with j."""
+    tmux.keys("r")
+
+    def probe() -> bool | None:
+        if "Trotzdem jetzt ausführen?" in tmux.screen():
+            tmux.keys("j")
+        return True if ws.runs.running(cfg_id) else None
+
+    poll(probe, "der Lauf hat begonnen", 30, tmux.screen)
+
+
+def _delivering(ws: Workspace, cfg_id: str) -> bool | None:
+    running = ws.runs.running(cfg_id)
+    return True if running and running[0].progress.get("step") == "Übertragung" else None
+
+
+def _ended(ws: Workspace, cfg_id: str) -> str | None:
+    """The stored record's reason once the run wrote its end (not a reader's liveness
+    verdict: `running` reads the stored status)."""
+    if ws.runs.running(cfg_id):
+        return None
+    [run] = ws.runs.runs(cfg_id)
+    return f"{run.status} | {run.step} | {run.reason}"
+
+
+@pytest.mark.parametrize("how", ["kill-server", "SIGHUP"])
+def test_closing_the_terminal_cancels_the_tuis_hanging_run(
+    tmp_path: Path, tmux_session: Callable[[Path, Sequence[str]], Tmux], how: str
+) -> None:
+    from tests.servers import silent_listener
+
+    home = tmp_path / "home"
+    ws = make_workspace(home)
+    with silent_listener() as port:
+        target = {"protocol": "ftp", "host": "127.0.0.1", "port": port, "user": "kanzlei"}
+        ws.save_config(demo_raw("haengt", name=HUNG_NAME, target=target))
+        tmux = tmux_session(tmp_path, [buchex_command(), "--home", str(home), "tui"])
+        tmux.wait_screen([HUNG_NAME], status="1 Schnittstelle", focus="table",
+                         timeout=START_TIMEOUT)  # fmt: skip
+        _start_run(tmux, ws, "haengt")
+        poll(lambda: _delivering(ws, "haengt"), "der Lauf verbindet sich", 30, tmux.screen)
+        [pid] = processes_with("-m", "tui", "--home", str(home))
+        if how == "SIGHUP":
+            os.kill(pid, signal.SIGHUP)
+        else:
+            tmux.kill()  # the terminal goes away: SIGHUP to everything in it
+        ended = poll(lambda: _ended(ws, "haengt"), "Lauf als abgebrochen vermerkt", 20,
+                     lambda: str(ws.runs.runs("haengt")))  # fmt: skip
+        poll(lambda: not alive(pid) or None, "die TUI hat sich beendet", 20, lambda: str(pid))
+    assert ended == "failed | Verbinden | abgebrochen: Terminal geschlossen (SIGHUP)"
+
+
+def test_closing_the_terminal_mid_upload_leaves_no_file_on_the_server(
+    tmp_path: Path, tmux_session: Callable[[Path, Sequence[str]], Tmux]
+) -> None:
+    from tests.servers import serve_ftp_handler
+    from tests.test_tui_progress import PASSWORD, USER, _slow_handler
+
+    home = tmp_path / "home"
+    ws = make_workspace(home)
+    root = tmp_path / "ftp"
+    root.mkdir()
+    with serve_ftp_handler(_slow_handler(root)) as port:
+        target = {"protocol": "ftp", "host": "127.0.0.1", "port": port, "user": USER,
+                  "password": PASSWORD}  # fmt: skip
+        ws.save_config(demo_raw("langsam", name="Langsamer Server", target=target))
+        tmux = tmux_session(tmp_path, [buchex_command(), "--home", str(home), "tui"])
+        tmux.wait_screen(["Langsamer Server"], status="1 Schnittstelle", focus="table",
+                         timeout=START_TIMEOUT)  # fmt: skip
+        _start_run(tmux, ws, "langsam")
+        poll(lambda: any(p.stat().st_size > 0 for p in root.rglob("*.buchex-tmp")) or None,
+             "Bytes des ersten Uploads auf dem Server", 30, tmux.screen)  # fmt: skip
+        tmux.kill()
+        ended = poll(lambda: _ended(ws, "langsam"), "Lauf als abgebrochen vermerkt", 20,
+                     lambda: str(ws.runs.runs("langsam")))  # fmt: skip
+        left = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert ended.startswith("failed | Hochladen | abgebrochen: Terminal geschlossen (SIGHUP)")
+    assert left == []
+    assert ws.runs.watermarks("langsam") == {}
+
+
+def test_quitting_does_not_wait_for_a_hanging_connection_test(
+    tmp_path: Path, tmux_session: Callable[[Path, Sequence[str]], Tmux]
+) -> None:
+    from tests.servers import silent_listener
+
+    home = tmp_path / "home"
+    ws = make_workspace(home)
+    with silent_listener() as port:
+        target = {"protocol": "ftp", "host": "127.0.0.1", "port": port, "user": "kanzlei"}
+        ws.save_config(demo_raw("haengt", name=HUNG_NAME, target=target))
+        tmux = tmux_session(tmp_path, [buchex_command(), "--home", str(home), "tui"])
+        tmux.wait_screen([HUNG_NAME], status="1 Schnittstelle", focus="table",
+                         timeout=START_TIMEOUT)  # fmt: skip
+        tmux.keys("t")  # the test's worker hangs in the silent server (30 s timeout)
+        tmux.wait_screen(["Verbindungstest läuft"])
+        tmux.keys("C-q")
+        started = time.monotonic()
+        assert tmux.wait_exit(timeout=10) == 0
+    assert time.monotonic() - started < 10

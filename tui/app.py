@@ -11,6 +11,8 @@ change stamps that tells the open screens what changed (tui/messages.py).
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast, runtime_checkable
 
@@ -19,19 +21,24 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
+from textual.theme import ThemeProvider
 
+from tui.german import THEME_PLACEHOLDER, GermanCommandPalette
 from tui.messages import ConfigsChanged, MinutePassed, RunsChanged
 from tui.screens.configs import ConfigListScreen
+from tui.screens.outside_window import RunInProgress, RunsInProgress
 
 if TYPE_CHECKING:
     import datetime as dt
 
     from engine.service import Service, Stamps
+    from tui.preferences import Preferences
 
 TITLE = "buchex – Automatischer Buchhaltungsexport"
 WATCH_SECONDS = 0.5  # how often the watcher asks the service for its change stamps
 HOME = "liste"  # the list: the base screen, installed for the app's lifetime
+STOP_WAIT = 10.0  # seconds quitting waits for cancelled runs to record their end
 
 
 def _smtp(service: Service) -> Screen[Any]:
@@ -72,6 +79,8 @@ class HoldsEdits(Protocol):
 
     def action_leave(self) -> None: ...
 
+    def save_then(self, after: Callable[[], object]) -> None: ...
+
 
 class BuchexApp(App[None]):
     TITLE = TITLE
@@ -84,9 +93,17 @@ class BuchexApp(App[None]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Beenden", show=False, priority=True),
-        Binding("ctrl+p", "command_palette", "Befehle", show=False, priority=True),
-        Binding("f1", "toggle_keys", "Tasten", show=False),
+        Binding("ctrl+q", "quit", "Beenden", show=False, priority=True, tooltip="buchex beenden"),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Befehle",
+            show=False,
+            priority=True,
+            tooltip="Alle Befehle: tippen, was man tun will (z. B. „ausf“, „lösch“)",
+        ),
+        # F1 and ? open the German help of the current screen (tui/screens/help.py).
+        Binding("f1,question_mark", "help", "Hilfe", tooltip="Hilfe zu diesem Bildschirm"),
     ]
 
     class _Stamps(Message):
@@ -97,22 +114,172 @@ class BuchexApp(App[None]):
             self.stamps = stamps
             self.minute = minute
 
-    def __init__(self, service: Service, *, cursor_blink: bool = True) -> None:
+    def __init__(
+        self,
+        service: Service,
+        *,
+        cursor_blink: bool = True,
+        preferences: Preferences | None = None,
+    ) -> None:
         super().__init__()
         self.service = service
         self.cursor_blink = cursor_blink
+        # The OS user's choices (tui/preferences.py; `python -m tui` passes them, tests
+        # their own file or none): the theme is applied here and saved when changed.
+        self.preferences = preferences
+        if preferences is not None and preferences.theme in self.available_themes:
+            self.theme = preferences.theme
         self.install_screen(ConfigListScreen(service), HOME)
+        # The manual runs this process owns: quitting asks about them, SIGHUP cancels them.
+        self.runs_in_progress = RunsInProgress()
         # Read before any screen loads: a change after this is always reported. (If it
         # fails, the watcher's first reading reports everything as changed.)
         self._seen: tuple[object, object, object] = (object(), object(), object())
         with contextlib.suppress(Exception):
             self._seen = (*service.stamps(), self._minute())
+        # Failing configs (tui/failures.py): {config id: (name, failed run id)}; the first
+        # reading only sets the header, later ones also raise a toast for each new failure.
+        self.failing: dict[str, tuple[str, str]] = {}
+        self._stack_depth = 0  # screens on the stack at the last screen change
+        self._failures_read = False
+
+    # --- quitting, guarded ---------------------------------------------------------------
+    # Strg+Q, q and "Beenden" ask first about unsaved changes (save / discard / stay, like
+    # Escape) and about runs this TUI owns (hand over to a background process / cancel /
+    # stay). Waiting for a cancelled run shows a notification and is bounded (STOP_WAIT):
+    # never a blank terminal waiting for a thread hanging in a silent server.
+
+    async def action_quit(self) -> None:
+        self.quit_guarded()
+
+    def quit_guarded(self, *, edits_checked: bool = False) -> None:
+        from tui.screens.choice import ChoiceDialog
+
+        if isinstance(self.screen, ChoiceDialog):
+            return  # already asking
+        if not edits_checked:
+            dirty = next(
+                (
+                    s
+                    for s in reversed(self.screen_stack)
+                    if isinstance(s, HoldsEdits) and s.has_unsaved_changes()
+                ),
+                None,
+            )
+            if dirty is not None:
+                target: object = dirty
+                while self.screen is not target and len(self.screen_stack) > 1:
+                    self.pop_screen()  # what lies above it holds nothing unsaved
+                self._ask_about_edits(dirty)
+                return
+        runs = self.runs_in_progress.all()
+        if runs:
+            self._ask_about_runs(runs)
+            return
+        self.exit()
+
+    def _ask_about_edits(self, screen: HoldsEdits) -> None:
+        from tui.screens.choice import ChoiceDialog
+
+        def answered(choice: str | None) -> None:
+            if choice == "save":
+                screen.save_then(lambda: self.quit_guarded(edits_checked=True))
+            elif choice == "discard":
+                self.quit_guarded(edits_checked=True)
+
+        dialog = ChoiceDialog(
+            "Ungespeicherte Änderungen – vor dem Beenden speichern?",
+            [
+                ("save", "Speichern und beenden", "s"),
+                ("discard", "Verwerfen und beenden", "v"),
+                ("stay", "Weiter bearbeiten", "b"),
+            ],
+            detail="Die Änderungen sind noch nicht gespeichert.",
+        )
+        self.push_screen(dialog, answered)
+
+    def _ask_about_runs(self, runs: list[RunInProgress]) -> None:
+        from tui.screens.choice import ChoiceDialog
+
+        def answered(choice: str | None) -> None:
+            if choice in ("background", "cancel"):
+                self._stop_runs(runs, background=choice == "background")
+
+        names = ", ".join(f"„{r.name}“" for r in runs)
+        dialog = ChoiceDialog(
+            f"Lauf läuft noch: {names}",
+            [
+                ("background", "Im Hintergrund zu Ende führen", "h"),
+                ("cancel", "Abbrechen", "a"),
+                ("stay", "Bleiben", "b"),
+            ],
+            detail=(
+                "Im Hintergrund: der Lauf wird hier beendet und sofort als eigener Prozess "
+                "neu gestartet, der auch nach dem Schließen des Terminals weiterläuft "
+                "(Ergebnis im Protokoll). Abbrechen: der Lauf endet als „abgebrochen“; auf "
+                "dem Server bleibt keine halbe Datei, der Wasserstand bleibt stehen."
+            ),
+        )
+        self.push_screen(dialog, answered)
+
+    @work(thread=True, group="quit", exit_on_error=False)
+    def _stop_runs(self, runs: list[RunInProgress], *, background: bool) -> None:
+        for run in runs:
+            if background and run.kind == "redeliver":  # `buchex run` would not redeliver
+                run.token.cancel(
+                    "beim Beenden abgebrochen; eine Nachlieferung läuft nicht im Hintergrund "
+                    "weiter (n im Protokoll liefert erneut)"
+                )
+            elif background:
+                try:
+                    pid = self.service.run_in_background(run.config_id, force=run.force)
+                except Exception as exc:
+                    self.call_from_thread(
+                        self.notify,
+                        f"„{run.name}“ nicht im Hintergrund gestartet: {exc}",
+                        severity="error",
+                        markup=False,
+                    )
+                    return  # the run goes on here; the person decides again
+                run.token.cancel(f"an einen Hintergrundprozess übergeben (PID {pid})")
+            else:
+                run.token.cancel("beim Beenden von buchex abgebrochen")
+        what = "wird im Hintergrund neu gestartet" if background else "wird abgebrochen"
+        self.call_from_thread(
+            self.notify, f"Lauf {what} … buchex endet gleich.", timeout=STOP_WAIT, markup=False
+        )
+        self.runs_in_progress.wait(runs, STOP_WAIT)
+        self.call_from_thread(self.exit)
+
+    def stop_for_signal(self, name: str) -> threading.Thread:
+        """SIGHUP (terminal or SSH closed) or SIGTERM: cancel the runs this TUI owns, let
+        them record "abgebrochen" with their step (up to STOP_WAIT), then end. Called from
+        the signal handler: the work happens in a thread that is not a daemon, so the
+        process does not end before the runs are recorded, even if the UI fails on the
+        closed terminal."""
+        reason = "Terminal geschlossen" if name == "SIGHUP" else "buchex beendet"
+
+        def stop() -> None:  # (not in the handler: it may interrupt a holder of the locks)
+            runs = self.runs_in_progress.cancel_all(f"{reason} ({name})")
+            self.runs_in_progress.wait(runs, STOP_WAIT)
+            with contextlib.suppress(Exception):
+                self.call_later(self.exit)  # thread-safe; the UI may be gone already
+            main = threading.main_thread()
+            main.join(STOP_WAIT)
+            if main.is_alive():  # the UI hangs on the closed terminal: end anyway
+                os._exit(1)
+
+        thread = threading.Thread(target=stop, name="stop-runs", daemon=False)
+        thread.start()
+        return thread
 
     # --- the watcher --------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self.screen_change_signal.subscribe(self, self._drop_closed_screens, immediate=True)
+        self.screen_change_signal.subscribe(self, self._clear_toasts_under_dialogs, immediate=True)
         self.set_interval(WATCH_SECONDS, self._watch)
+        self._read_failures()
 
     def _minute(self) -> dt.datetime:
         return self.service.clock.now().replace(second=0, microsecond=0)
@@ -141,6 +308,50 @@ class BuchexApp(App[None]):
         for screen in self.screen_stack:
             for change in changes:
                 screen.post_message(change())
+        if ConfigsChanged in changes or RunsChanged in changes:
+            self._read_failures()
+
+    # --- failing configs: the header's count, a toast for each new one --------------------
+
+    class _Failures(Message):
+        def __init__(self, failing: dict[str, tuple[str, str]], records: dict[str, Any]) -> None:
+            super().__init__()
+            self.failing = failing
+            self.records = records  # run id → RunRecord of the newly failed runs
+
+    @work(thread=True, group="failures", exclusive=True, exit_on_error=False)
+    def _read_failures(self) -> None:
+        from tui.failures import failing_configs
+
+        failing = failing_configs(self.service)
+        seen = self.failing
+        new = {run for cfg_id, (_, run) in failing.items() if seen.get(cfg_id, ("", ""))[1] != run}
+        records = {run: self.service.run(run) for run in new} if self._failures_read else {}
+        self.post_message(self._Failures(failing, records))
+
+    @on(_Failures)
+    def _failures_changed(self, message: _Failures) -> None:
+        from tui.failures import failure_title, failure_toast
+
+        first = not self._failures_read
+        self._failures_read = True
+        old, self.failing = self.failing, message.failing
+        for cfg_id, (name, run) in message.failing.items():
+            record = message.records.get(run)
+            if first or old.get(cfg_id, ("", ""))[1] == run:
+                continue
+            if record is not None and record.host_pid == os.getpid():
+                continue  # a run of this TUI: its own notification says it
+            self.notify(
+                failure_toast(name, record),
+                title="Lauf fehlgeschlagen",
+                severity="error",
+                timeout=30,
+                markup=False,
+            )
+        count = len(message.failing)
+        self.title = failure_title(count) if count else TITLE
+        self.set_class(bool(count), "-failing")
 
     # --- navigation ---------------------------------------------------------------------
 
@@ -172,6 +383,26 @@ class BuchexApp(App[None]):
             if self.is_screen_installed(name) and self.get_screen(name) not in self.screen_stack:
                 self.uninstall_screen(name)
 
+    def _clear_toasts_under_dialogs(self, screen: Screen[Any]) -> None:
+        # A toast of the screen below would cover a dialog's text or buttons: cleared when
+        # a dialog opens (not when one closes back onto another: its answer's toast stays).
+        depth, self._stack_depth = self._stack_depth, len(self.screen_stack)
+        if (
+            isinstance(screen, ModalScreen)
+            and screen is self.screen
+            and len(self.screen_stack) > depth
+        ):
+            self.clear_notifications()
+
+    def watch_theme(self, theme: str) -> None:
+        prefs = getattr(self, "preferences", None)  # (None while App.__init__ runs)
+        if prefs is not None and prefs.theme != theme and not prefs.set(theme=theme):
+            self.notify(
+                f"Farbschema nicht gespeichert: {prefs.path} ist nicht beschreibbar.",
+                severity="warning",
+                markup=False,
+            )
+
     def action_home(self) -> None:
         """Back to the list; screens with unsaved changes ask first (via their escape)."""
         if isinstance(self.screen, HoldsEdits):
@@ -179,11 +410,14 @@ class BuchexApp(App[None]):
         elif len(self.screen_stack) > 1:
             self.pop_screen()
 
-    def action_toggle_keys(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
+    def action_help(self) -> None:
+        """The German help of the current screen (again: close it)."""
+        from tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
         else:
-            self.action_show_help_panel()
+            self.push_screen(HelpScreen(self.screen))
 
     def action_help_quit(self) -> None:
         # ctrl+c copies in inputs; tell people how to quit (Textual's text is English).
@@ -191,7 +425,13 @@ class BuchexApp(App[None]):
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(cast("App[object]", self)):
-            self.push_screen(CommandPalette(id="--command-palette", placeholder="Befehl suchen …"))
+            self.push_screen(GermanCommandPalette(id="--command-palette"))
+
+    def search_themes(self) -> None:
+        # Textual's theme picker, with a German placeholder ("Farbschema").
+        self.push_screen(
+            GermanCommandPalette(providers=[ThemeProvider], placeholder=THEME_PLACEHOLDER)
+        )
 
     # --- command palette ----------------------------------------------------------------
 
@@ -212,6 +452,8 @@ class BuchexApp(App[None]):
         yield SystemCommand(
             "Protokoll", "Läufe der Schnittstellen (p)", lambda: self.action_open("protocol")
         )
-        yield SystemCommand("Tasten", "Alle Tastenkürzel anzeigen (F1)", self.action_toggle_keys)
+        yield SystemCommand(
+            "Hilfe", "Hilfe zu diesem Bildschirm: Tasten und Felder (F1, ?)", self.action_help
+        )
         yield SystemCommand("Farbschema", "Farbschema wechseln", self.action_change_theme)
         yield SystemCommand("Beenden", "buchex beenden (Strg+Q)", self.action_quit)

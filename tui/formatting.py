@@ -51,11 +51,33 @@ def format_when(when: dt.datetime | None, now: dt.datetime) -> str:
     return f"{when:%d.%m.%Y} {clock}"
 
 
-def format_last_run(last: tuple[str, dt.datetime] | None, now: dt.datetime) -> str:
+# A run's status as every table shows it: a mark that reads without colour (monochrome
+# terminals, screen readers of the SVGs) and, for the colour, the table's component class
+# `<prefix>--<status>` (styled once for all tables in app.tcss).
+MARKS = {"ok": "✓", "nothing": "○", "failed": "✗", "running": "▶", "skipped": "↷"}
+STATUSES = tuple(MARKS)
+
+
+def status_text(status: str, label: str) -> str:
+    """'✗ fehlgeschlagen': the mark (none for an unknown status) and the German label."""
+    mark = MARKS.get(status)
+    return f"{mark} {label}" if mark else label
+
+
+def status_of(text: str) -> str | None:
+    """The status whose mark `text` starts with (a cell made by `status_text`)."""
+    return next((s for s, m in MARKS.items() if text.startswith(m + " ")), None)
+
+
+def format_last_run(
+    last: tuple[str, dt.datetime] | None, now: dt.datetime, *, status: str | None = None
+) -> str:
+    """'✗ fehlgeschlagen · heute 06:30' ("Letzter Lauf"; the mark if `status` is given)."""
     if last is None:
         return DASH
-    status, when = last
-    return f"{status} · {format_when(when, now)}"
+    label, when = last
+    text = status_text(status, label) if status else label
+    return f"{text} · {format_when(when, now)}"
 
 
 def format_step(step: object) -> tuple[bool | None, str]:
@@ -68,6 +90,8 @@ def format_step(step: object) -> tuple[bool | None, str]:
     if not message and not name:
         message = str(step)
     text = f"{name}: {message}" if name and message else name or message
+    if server := getattr(step, "server", ""):  # a failure: the server's own text apart
+        text += f"\n  Server: {server}"
     return (bool(ok) if ok is not None else None), text
 
 

@@ -66,13 +66,28 @@ SHOTS: list[tuple[str, list[str | Step]]] = [
     ("10-lauf-details", ["enter"]),
 ]
 
+SMALL = (80, 24)  # an SSH terminal's default: the list and the dialogs must work there too
+# The last editor change ("x" typed into the name) makes the quit question ask about it.
+SMALL_SHOTS: list[tuple[str, list[str | Step]]] = [
+    ("11-schnittstellen-80x24", []),
+    ("12-loeschen-80x24", ["delete"]),
+    ("13-hilfe-80x24", ["escape", "f1"]),
+    ("14-befehle-80x24", ["f1", "ctrl+p", "a", "u", "s", "f"]),
+    ("15-beenden-ungespeichert-80x24", ["escape", "enter", "end", "x", "ctrl+q"]),
+]
 
-async def _shoot(service: Service, out: Path) -> list[str]:
+
+async def _shoot(
+    service: Service,
+    out: Path,
+    shots: list[tuple[str, list[str | Step]]],
+    size: tuple[int, int],
+) -> list[str]:
     app = BuchexApp(service, cursor_blink=False)
     made: list[str] = []
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         await _settle(pilot)
-        for name, steps in SHOTS:
+        for name, steps in shots:
             try:
                 for step in steps:
                     if isinstance(step, str):
@@ -101,10 +116,11 @@ def main(argv: list[str]) -> int:
             prepare(service, servers, today=NOW.date())
             for cfg_id in ("stb-schroeder", "kanzlei-csv"):
                 service.run_now(cfg_id)
-            made = asyncio.run(_shoot(service, out))
+            made = asyncio.run(_shoot(service, out, SHOTS, SIZE))
+            made += asyncio.run(_shoot(service, out, SMALL_SHOTS, SMALL))
     for name in made:
         print(out / f"{name}.svg")
-    return 0 if len(made) == len(SHOTS) else 1
+    return 0 if len(made) == len(SHOTS) + len(SMALL_SHOTS) else 1
 
 
 if __name__ == "__main__":

@@ -15,7 +15,13 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from engine.cli.common import EXIT_FAILED, EXIT_INVALID, EXIT_OK, err, out, table
-from engine.errors import ExportError, OutsideWindow, Unfinished, UnknownHostKey
+from engine.errors import (
+    ExportError,
+    HostKeyReplaceRefused,
+    OutsideWindow,
+    Unfinished,
+    UnknownHostKey,
+)
 from engine.runs import Interrupted, RunBusy, RunRecord
 
 if TYPE_CHECKING:
@@ -38,6 +44,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument(
         "--force", action="store_true", help="auch außerhalb 06:00–22:00 Uhr (Bestätigung)"
     )
+    # For the TUI's hand-over to a background process (Service.run_in_background).
+    c.add_argument("--trigger", choices=("cli", "manual"), default="cli", help=argparse.SUPPRESS)
+    c.add_argument("--wait-busy", type=float, default=0.0, help=argparse.SUPPRESS)
     c.set_defaults(func=cmd_run)
 
     c = sub.add_parser("test", help="Verbindungstest zum Zielserver")
@@ -49,6 +58,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="SHA256:…",
         help="neuen SFTP-Hostschlüssel übernehmen, nur mit genau diesem (beim Betreiber "
         "geprüften) Fingerabdruck",
+    )
+    c.add_argument(
+        "--replace-key",
+        metavar="SHA256:…",
+        help="geänderten SFTP-Hostschlüssel ersetzen (nur Administratoren), nur wenn der "
+        "Server genau diesen (beim Betreiber geprüften) Fingerabdruck zeigt",
     )
     c.set_defaults(func=cmd_test)
 
@@ -168,7 +183,9 @@ def _stop_on_signals() -> None:
 def cmd_run(svc: Service, args: argparse.Namespace) -> int:
     _stop_on_signals()
     try:
-        record = svc.run_now(args.id, force=args.force, trigger="cli")
+        record = svc.run_now(
+            args.id, force=args.force, trigger=args.trigger, wait_busy=args.wait_busy
+        )
     except OutsideWindow as exc:
         err(str(exc))
         return EXIT_INVALID
@@ -177,6 +194,8 @@ def cmd_run(svc: Service, args: argparse.Namespace) -> int:
     _print_warnings(record.warnings)
     if record.status == "failed":
         err(f"fehlgeschlagen – {record.step}: {record.reason}")
+        if record.detail:
+            err(f"Server: {record.detail}")
     elif record.status == "skipped":
         err(f"übersprungen: {record.reason}")
     else:
@@ -213,18 +232,36 @@ def cmd_test(svc: Service, args: argparse.Namespace) -> int:
     printed with the command to confirm it (exit 2). The dated folder is today's in the
     configured time zone."""
     trust: str | None = args.trust
-    if trust and not _FINGERPRINT.fullmatch(trust.strip()):
-        err(
-            f"--trust: „{trust[:80]}“ ist kein SHA256-Fingerabdruck. Erwartet wird die Form "
-            "SHA256:… mit 43 Zeichen, wie der Verbindungstest oder "
-            "»ssh-keygen -l -E sha256 -f SCHLÜSSEL.pub« ihn zeigt."
-        )
+    replace: str | None = getattr(args, "replace_key", None)
+    for option, given in (("--trust", trust), ("--replace-key", replace)):
+        if given and not _FINGERPRINT.fullmatch(given.strip()):
+            err(
+                f"{option}: „{given[:80]}“ ist kein SHA256-Fingerabdruck. Erwartet wird die "
+                "Form SHA256:… mit 43 Zeichen, wie der Verbindungstest oder "
+                "»ssh-keygen -l -E sha256 -f SCHLÜSSEL.pub« ihn zeigt."
+            )
+            return EXIT_INVALID
+    if trust is not None and replace:
+        err("--trust und --replace-key schließen sich aus.")
         return EXIT_INVALID
     cfg = svc.get_config(args.id)
     ok = True
     unknown: UnknownHostKey | None = None
-    for result in svc.test_connection(cfg, trust=trust or None):
+    if replace and cfg.target.protocol != "sftp":
+        err("--replace-key gilt nur für SFTP-Server (Hostschlüssel).")
+        return EXIT_INVALID
+    if replace:
+        try:
+            results = svc.replace_host_key(cfg, None, _normal_fingerprint(replace))
+        except HostKeyReplaceRefused as exc:
+            err(str(exc))
+            return EXIT_FAILED
+    else:
+        results = svc.test_connection(cfg, trust=trust or None)
+    for result in results:
         out(f"{result.step:<14}{'ok' if result.ok else 'FEHLER'}  {result.detail}")
+        if result.server:
+            out(f"{'':<14}        Server: {result.server}")
         ok = ok and result.ok
         if isinstance(result.error, UnknownHostKey):
             unknown = result.error
@@ -237,6 +274,12 @@ def cmd_test(svc: Service, args: argparse.Namespace) -> int:
         )
         return EXIT_INVALID
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def _normal_fingerprint(given: str) -> str:
+    """`SHA256:` + unpadded base64, as the test prints it."""
+    given = given.strip()
+    return ("SHA256:" + given.removeprefix("SHA256:")).rstrip("=")
 
 
 def cmd_schedule(svc: Service, args: argparse.Namespace) -> int:

@@ -110,7 +110,9 @@ def cmd_smtp_test(svc: Service, args: argparse.Namespace) -> int:
         err(f"E-Mail: {exc}")
         return EXIT_INVALID
     except MailError as exc:
-        err(f"Test-E-Mail fehlgeschlagen: {exc}")
+        err(f"Test-E-Mail fehlgeschlagen: {exc.reason}")
+        if exc.detail:
+            err(f"Server: {exc.detail}")
         return EXIT_FAILED
     out(f"{summary}.")
     return EXIT_OK

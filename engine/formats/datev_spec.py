@@ -862,7 +862,9 @@ def transliterate(
         return allowed is None or all(allowed.fullmatch(c) for c in piece)
 
     source = unicodedata.normalize("NFC", text)
-    if allowed is None and CP1252_TEXT.issuperset(source):
+    if allowed is None and (
+        (source.isascii() and source.isprintable()) or CP1252_TEXT.issuperset(source)
+    ):
         return source, False  # the common case, without the loop below
     out: list[str] = []
     for position, char in enumerate(source):

@@ -76,7 +76,15 @@ class RowWriter(Protocol):
 
 
 class FormatWriter(Protocol):
-    """One format for one client in one run (see `DatevFormat`, `CsvFormat`)."""
+    """One format for one client in one run (see `DatevFormat`, `CsvFormat`).
+
+    Optional fast path (engine.export uses it for booking files when both are present):
+    `compact_booking_row(booking, report)` makes rows without the trailing columns that
+    hold the same value in every line, and `compact_row_writer(fh)` writes them with that
+    constant rest appended; it may buffer and then has a `flush()`, which the export calls
+    every few hundred rows and before closing the file. The file must come out byte for
+    byte as `row_writer` writes `booking_row`'s rows (`DatevFormat` does this).
+    """
 
     encoding: str
     #: rows per file; None: no limit

@@ -66,10 +66,12 @@ def make_transport(
     timeout: float = 30,
     transfer_deadline: float = 600,
     trust_new_key: str | None = None,
+    replace_key: tuple[str | None, str] | None = None,
 ) -> Transport:
     """A transport for `target.protocol`, not connected yet (the connection test drives the
-    steps itself). `known_hosts` and `trust_new_key` (the `SHA256:…` fingerprint an admin
-    confirmed for an unknown host key) matter for SFTP only."""
+    steps itself). `known_hosts`, `trust_new_key` (the `SHA256:…` fingerprint an admin
+    confirmed for an unknown host key) and `replace_key` ((stored, new) fingerprints of a
+    changed key an admin confirmed; stored None: whatever is stored) matter for SFTP only."""
     if target.protocol == "sftp":
         from engine.transports.sftp import SFTPTransport
 
@@ -77,6 +79,7 @@ def make_transport(
             target,
             known_hosts=known_hosts,
             trust_new_key=trust_new_key,
+            replace_key=replace_key,
             timeout=timeout,
             transfer_deadline=transfer_deadline,
         )
@@ -119,18 +122,26 @@ def test_connection(
     run_date: date,
     timeout: float = 30,
     config_id: str | None = None,
+    replace_key: tuple[str | None, str] | None = None,
 ) -> Iterator[StepResult]:
     """The connection test (SPEC §2), one `StepResult` per step as it happens: Verbinden,
     Anmelden, Verzeichnis (open or create `remote_folder`), Schreiben (probe file), Löschen.
-    Stops after the first failure. `trust_new_key`: the fingerprint the admin confirmed;
-    an unknown key is stored only if it has exactly that one."""
-    hint_id = config_id or "ID"
+    Stops after the first failure, whose detail is the German sentence of `engine.explain`
+    (the server's own text in `StepResult.server`). `trust_new_key`: the fingerprint the
+    admin confirmed; an unknown key is stored only if it has exactly that one.
+    `replace_key`: (stored, new) of a changed key the admin confirmed; replaced only if the
+    server shows exactly the new one."""
+    folder = remote_folder(target, run_date)
     try:
         transport = make_transport(
-            target, known_hosts=known_hosts, timeout=timeout, trust_new_key=trust_new_key
+            target,
+            known_hosts=known_hosts,
+            timeout=timeout,
+            trust_new_key=trust_new_key,
+            replace_key=replace_key,
         )
     except TransportError as err:  # e.g. the stored password cannot be decrypted
-        yield StepResult(err.step, False, _failure_detail(err, hint_id, known_hosts), err)
+        yield _failed(err.step, err, target, folder, config_id)
         return
     with transport:
         step = Step.CONNECT
@@ -141,7 +152,7 @@ def test_connection(
             transport.login()
             yield StepResult(step, True, f"als {target.user}")
             step = Step.DIRECTORY
-            folder = transport.ensure_directory(remote_folder(target, run_date))
+            folder = transport.ensure_directory(folder)
             yield StepResult(step, True, folder)
             step = Step.WRITE
             probe = transport.write_probe(folder)
@@ -150,32 +161,18 @@ def test_connection(
             transport.remove(probe)
             yield StepResult(step, True, "Testdatei gelöscht")
         except TransportError as err:
-            yield StepResult(step, False, _failure_detail(err, hint_id, known_hosts), err)
+            yield _failed(step, err, target, folder, config_id)
 
 
 test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
-def _failure_detail(err: TransportError, config_id: str, known_hosts: Path) -> str:
-    text = f"{err.reason} ({err.detail})" if err.detail else err.reason
-    if err.step in (Step.CERTIFICATE, Step.HOST_KEY) and not text.startswith(err.step):
-        text = f"{err.step}: {text}"
-    if isinstance(err, HostKeyNotConfirmed):
-        text = (
-            f"{err.step}: Der Server zeigt einen anderen Hostschlüssel als den bestätigten "
-            f"(bestätigt {err.confirmed}, vom Server {err.key_type} {err.fingerprint}); "
-            "nichts gespeichert. Möglicherweise ein Angriff, oder der Schlüssel wurde "
-            "inzwischen gewechselt: den neuen Fingerabdruck beim Betreiber des Servers "
-            f"bestätigen lassen, dann „buchex test {config_id} --trust {err.fingerprint}“"
-        )
-    elif isinstance(err, UnknownHostKey):
-        text += (
-            f". Fingerabdruck {err.fingerprint} beim Betreiber des Servers bestätigen lassen,"
-            f" dann mit „buchex test {config_id} --trust {err.fingerprint}“ übernehmen"
-        )
-    elif isinstance(err, ChangedHostKey):
-        text += (
-            ". Möglicherweise ein Angriff. Nur wenn der Betreiber den neuen Schlüssel"
-            f" bestätigt, den alten Eintrag in {known_hosts} entfernen"
-        )
-    return text
+def _failed(
+    step: str, err: TransportError, target: Target, folder: str, config_id: str | None
+) -> StepResult:
+    """The failed step: the German sentence naming host, port, user and folder as detail,
+    the server's own text apart (engine.explain)."""
+    from engine.explain import explain_transport
+
+    explained = explain_transport(err, target, folder=folder, config_id=config_id)
+    return StepResult(step, False, explained.sentence, err, server=explained.detail)

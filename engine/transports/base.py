@@ -43,6 +43,7 @@ from engine.errors import (
 
 if TYPE_CHECKING:
     from engine.config import Target
+    from engine.runs import CancelToken
 
 FOLDER_PREFIX: Final = "Automatischer_Buchhaltungsexport_"
 TEMP_SUFFIX: Final = ".buchex-tmp"
@@ -58,25 +59,30 @@ class UploadResult:
 @dataclass(frozen=True)
 class StepResult:
     """One line of the connection test. `error` is set on failure (e.g. `UnknownHostKey`,
-    whose `fingerprint` a UI offers to confirm)."""
+    whose `fingerprint` a UI offers to confirm); then `detail` is the German sentence of
+    `engine.explain` and `server` the server's own text (shown as "Server: …"), if any."""
 
     step: str
     ok: bool
     detail: str
     error: TransportError | None = None
+    server: str = ""
 
 
 class Deadline:
     """A point in monotonic time; `check` raises a transient timeout once it has passed."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, cancel: CancelToken | None = None) -> None:
         self.seconds = seconds
         self._end = time.monotonic() + seconds
+        self.cancel = cancel  # checked too: a cancelled run stops between blocks
 
     def remaining(self) -> float:
         return self._end - time.monotonic()
 
     def check(self, step: str) -> None:
+        if self.cancel is not None:
+            self.cancel.check(step)  # RunCancelled
         if self.remaining() <= 0:
             raise TransportError(
                 step,
@@ -167,6 +173,8 @@ class Transport(ABC):
         self.timeout = timeout
         self.transfer_deadline = transfer_deadline
         self.connection_info = ""  # filled by open_connection(): what we are talking to
+        # A run's cancel token (set by the runner): uploads check it per block.
+        self.cancel: CancelToken | None = None
         try:
             self._secret = target.password.reveal() if target.password else ""
         except CipherError as exc:  # secret.key lost or wrong: a failed step, no traceback
@@ -228,7 +236,7 @@ class Transport(ABC):
         and `TransportError` is raised; the final name never holds a partial file.
         `transfer_deadline` bounds the whole call."""
         check_name(name)
-        deadline = Deadline(self.transfer_deadline)
+        deadline = Deadline(self.transfer_deadline, self.cancel)
         final = posixpath.join(remote_dir, name)
         temp = posixpath.join(remote_dir, temp_name(name))
         try:
@@ -249,6 +257,18 @@ class Transport(ABC):
                 self._discard(temp)
                 raise
         return UploadResult(final, size)
+
+    def abort(self) -> None:
+        """From another thread: shut the connection's sockets down, so that a call blocked
+        in them (a server that stopped answering) returns at once. For a cancelled run;
+        the transport is unusable afterwards."""
+        for sock in self._sockets():
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _sockets(self) -> list[socket.socket]:
+        """The open sockets of this connection (for `abort`)."""
+        return []
 
     def write_probe(self, remote_dir: str) -> str:
         """Write a small probe file into `remote_dir` (connection test); return its path."""

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
 from engine.errors import Reason, Step, TransportError
+from engine.runs import RunCancelled
 from engine.transports.base import Deadline, Transport, map_os_error
 
 if TYPE_CHECKING:
@@ -127,6 +128,11 @@ class FTPTransport(Transport):
         self._ftp: ftplib.FTP | None = None
         self._broken = False
         self._home = "/"
+        self._data: socket.socket | None = None  # the data connection of an upload
+
+    def _sockets(self) -> list[socket.socket]:
+        ftp = self._ftp
+        return [s for s in (ftp.sock if ftp else None, self._data) if s is not None]
 
     # -- connection ------------------------------------------------------------------
 
@@ -222,6 +228,7 @@ class FTPTransport(Transport):
             # The data connection failed after STOR was accepted: a reply is on its way.
             self._drain_reply()
             raise self._map_error(exc, Step.UPLOAD) from exc
+        self._data = conn
         try:
             with conn:
                 if isinstance(conn, ssl.SSLSocket):
@@ -229,12 +236,14 @@ class FTPTransport(Transport):
                     conn.unwrap()
                 else:
                     _send_file(conn, source, deadline, self.timeout)
-        except TransportError:
+        except (TransportError, RunCancelled):  # cancelled: STOR's answer is still due
             self._drain_reply()
             raise
         except Exception as exc:
             self._drain_reply()
             raise self._map_error(exc, Step.UPLOAD) from exc
+        finally:
+            self._data = None
         with self._control(Step.UPLOAD):
             if ftp.sock is not None:
                 ftp.sock.settimeout(deadline.timeout(self.timeout))

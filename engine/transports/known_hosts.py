@@ -113,23 +113,41 @@ class KnownHosts:
                 current += "\n"
             write_atomic(self.path, (current + line).encode("utf-8"))
 
+    def replace(
+        self,
+        host: str,
+        port: int,
+        key_type: str,
+        blob: bytes,
+        *,
+        expected: set[str] | None = None,
+    ) -> bool:
+        """Forget the keys stored for `host:port` and store this one instead, in one locked
+        write (after an admin confirmed a key change). `expected`: the fingerprints the
+        admin saw stored; if the stored (not revoked) ones differ now, nothing is written
+        and False is returned. Revoked keys stay revoked."""
+        wanted = host_pattern(host, port)
+        line = f"{wanted} {key_type} {base64.b64encode(blob).decode()}"
+        with self._lock():
+            text = self._read_text()
+            if expected is not None:
+                stored = {
+                    p.key.fingerprint
+                    for p in map(_parse, text.splitlines())
+                    if p is not None and not p.marker and _matches(p.names, wanted)
+                }
+                if stored != expected:
+                    return False
+            kept, _ = _without(text, wanted)
+            write_atomic(self.path, "".join(f"{k}\n" for k in [*kept, line]).encode("utf-8"))
+            return True
+
     def remove(self, host: str, port: int) -> int:
         """Forget every key stored for `host:port` (after a confirmed key change); returns
         how many lines were dropped. Lines naming other hosts too are only narrowed."""
         wanted = host_pattern(host, port)
         with self._lock():
-            kept: list[str] = []
-            dropped = 0
-            for raw in self._read_text().splitlines():
-                parsed = _parse(raw)
-                if parsed is None or parsed.marker or not _matches(parsed.names, wanted):
-                    kept.append(raw)
-                    continue
-                dropped += 1
-                others = [n for n in parsed.names if not _name_matches(n, wanted)]
-                if others:
-                    fields = raw.split()
-                    kept.append(" ".join([",".join(others), *fields[1:]]))
+            kept, dropped = _without(self._read_text(), wanted)
             if dropped:
                 write_atomic(self.path, "".join(f"{k}\n" for k in kept).encode("utf-8"))
             return dropped
@@ -149,6 +167,24 @@ class KnownHosts:
 
     def _lines(self) -> list[_Line]:
         return [p for p in map(_parse, self._read_text().splitlines()) if p is not None]
+
+
+def _without(text: str, wanted: str) -> tuple[list[str], int]:
+    """The lines of `text` without the (not revoked) keys of `wanted`, and how many were
+    dropped. Lines naming other hosts too are only narrowed."""
+    kept: list[str] = []
+    dropped = 0
+    for raw in text.splitlines():
+        parsed = _parse(raw)
+        if parsed is None or parsed.marker or not _matches(parsed.names, wanted):
+            kept.append(raw)
+            continue
+        dropped += 1
+        others = [n for n in parsed.names if not _name_matches(n, wanted)]
+        if others:
+            fields = raw.split()
+            kept.append(" ".join([",".join(others), *fields[1:]]))
+    return kept, dropped
 
 
 def _parse(raw: str) -> _Line | None:

@@ -4,8 +4,10 @@ Host keys: RejectPolicy semantics. An unknown key fails with `UnknownHostKey` un
 caller passes `trust_new_key`, the exact `SHA256:…` fingerprint the admin confirmed, and
 the server shows a key with that fingerprint: then it is stored and the connection goes
 on. Another key fails with `HostKeyNotConfirmed` naming both fingerprints, and nothing is
-stored (there is no "trust whatever comes"). A changed key always fails with
-`ChangedHostKey`, trust or not.
+stored (there is no "trust whatever comes"). A changed key fails with `ChangedHostKey`,
+trust or not, unless the caller passes `replace_key` = (stored, new), the fingerprints an
+admin saw and confirmed: then, and only if the stored keys are still those and the server
+shows exactly the new one, the stored keys of that host are replaced by it.
 
 Login (nothing from the account buchex runs under: no agent, no ~/.ssh keys):
 - key file set: public-key login. If the key file is encrypted, the configured password is
@@ -48,6 +50,7 @@ from engine.transports.base import Deadline, Transport, map_os_error
 from engine.transports.known_hosts import (
     KnownHosts,
     KnownHostsError,
+    KnownKey,
     Verdict,
     fingerprint,
     host_pattern,
@@ -107,14 +110,17 @@ class SFTPTransport(Transport):
         *,
         known_hosts: Path,
         trust_new_key: str | None = None,
+        replace_key: tuple[str | None, str] | None = None,
         timeout: float = 30,
         transfer_deadline: float = 600,
     ):
         super().__init__(target, timeout=timeout, transfer_deadline=transfer_deadline)
         self.known_hosts = KnownHosts(known_hosts)
         self.trust_new_key = trust_new_key
+        self.replace_key = replace_key
         self.host_key_fingerprint = ""
         self.host_key_stored = False  # True when this connection trusted a new key
+        self.host_key_replaced = ""  # the fingerprints replaced by this connection, if any
         self._ssh: paramiko.Transport | None = None
         self._sftp: _SFTPClient | None = None
         self._home = "/"
@@ -145,6 +151,8 @@ class SFTPTransport(Transport):
             key = ssh.get_remote_server_key()
         self._check_host_key(host, port, key)
         state = "neu gespeichert" if self.host_key_stored else "bekannt"
+        if self.host_key_replaced:
+            state = f"ersetzt, vorher {self.host_key_replaced}"
         cipher = getattr(ssh, "remote_cipher", "?")
         self.connection_info = (
             f"{host}:{port} (SFTP, {cipher}, Hostschlüssel {key.get_name()}"
@@ -181,6 +189,9 @@ class SFTPTransport(Transport):
         name = host_pattern(host, port)
         if verdict is Verdict.CHANGED:
             expected = ", ".join(f"{k.key_type} {k.fingerprint}" for k in stored)
+            if self._replace_host_key(host, port, key_type, blob, stored):
+                self.host_key_replaced = expected
+                return
             raise ChangedHostKey(expected, f"{key_type} {actual}", host=name)
         trust = self.trust_new_key
         if not isinstance(trust, str) or not trust.strip():
@@ -196,6 +207,26 @@ class SFTPTransport(Transport):
                 Step.HOST_KEY, "known_hosts nicht schreibbar", detail=str(exc)
             ) from exc
         self.host_key_stored = True
+
+    def _replace_host_key(
+        self, host: str, port: int, key_type: str, blob: bytes, stored: Sequence[KnownKey]
+    ) -> bool:
+        """Replace the stored keys by the presented one, if an admin confirmed exactly this
+        change (`replace_key`); False: not asked to, or not the confirmed change."""
+        if self.replace_key is None:
+            return False
+        old, new = self.replace_key
+        if not _same_fingerprint(new, fingerprint(blob)):
+            return False
+        expected = None if old is None else _fingerprints(old)
+        if expected is not None and expected != {k.fingerprint for k in stored}:
+            return False
+        try:
+            return self.known_hosts.replace(host, port, key_type, blob, expected=expected)
+        except Exception as exc:
+            raise TransportError(
+                Step.HOST_KEY, "known_hosts nicht schreibbar", detail=str(exc)
+            ) from exc
 
     def login(self) -> None:
         ssh = self._transport(Step.LOGIN)
@@ -264,6 +295,10 @@ class SFTPTransport(Transport):
     @property
     def usable(self) -> bool:
         return self._sftp is not None and self._ssh is not None and self._ssh.is_active()
+
+    def _sockets(self) -> list[socket.socket]:
+        sock = self._ssh.sock if self._ssh is not None else None
+        return [sock] if isinstance(sock, socket.socket) else []
 
     def close(self) -> None:
         sftp, self._sftp = self._sftp, None
@@ -451,6 +486,13 @@ def normal_fingerprint(given: str) -> str:
 
 def _same_fingerprint(given: str, actual: str) -> bool:
     return normal_fingerprint(given) == actual
+
+
+def _fingerprints(text: str) -> set[str]:
+    """The `SHA256:…` fingerprints named in `text` ("ssh-ed25519 SHA256:…, ssh-rsa …")."""
+    return {
+        normal_fingerprint(w) for w in text.replace(",", " ").split() if w.startswith("SHA256:")
+    }
 
 
 def _request_size(channel: paramiko.Channel | None, remote: paramiko.SFTPFile) -> int:

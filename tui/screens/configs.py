@@ -17,12 +17,12 @@ On a cold start with 1000 configs the rows are up in about the time a bare Textu
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
@@ -31,8 +31,9 @@ from textual.widgets import Checkbox, Header, Input
 from textual.worker import Worker, get_current_worker
 
 from engine.config import ExportConfig
-from engine.runs import RunSummary
+from engine.runs import RunSummary, progress_text
 from tui.commands import Providers, ScreenCommands
+from tui.failures import is_failing
 from tui.formatting import (
     DASH,
     branch_name,
@@ -53,8 +54,9 @@ if TYPE_CHECKING:
 
 PENDING = "…"  # a cell the second pass has not worked out yet
 
-# Filiale, Nächste Ausführung, Letzter Lauf: the cells of the second pass.
-Details = tuple[str, str, str]
+# Filiale, Nächste Ausführung, Letzter Lauf: the cells of the second pass; and whether the
+# config is failing (its latest finished run failed: the row's name in red).
+Details = tuple[str, str, str, bool]
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,11 @@ class Entry:
     cells: tuple[str, ...]
     haystack: str
     bound: bool  # bound to a workstation ("Mit Arbeitsplatz-einstellungen")
+    failing: bool = False  # the latest finished run failed (tui/failures.py)
 
 
 def make_entry(cfg: ExportConfig, details: Details) -> Entry:
-    branch, due, last = details
+    branch, due, last, failing = details
     cells = (
         cfg.name or DASH,
         branch,
@@ -79,7 +82,7 @@ def make_entry(cfg: ExportConfig, details: Details) -> Entry:
         last,
     )
     haystack = "\n".join(x or "" for x in (cfg.name, cfg.target.host, cfg.id)).casefold()
-    return Entry(cfg, cells, haystack, bool(cfg.workstation))
+    return Entry(cfg, cells, haystack, bool(cfg.workstation), failing)
 
 
 def last_run_of(summary: RunSummary | None) -> tuple[str, dt.datetime] | None:
@@ -87,21 +90,15 @@ def last_run_of(summary: RunSummary | None) -> tuple[str, dt.datetime] | None:
     if summary is None:
         return None
     when = summary.finished_at if summary.status != "running" else None
-    return summary.label, dt.datetime.fromisoformat(when or summary.started_at)
+    label = summary.label
+    if summary.status == "running" and (where := progress_text(summary.progress, short=True)):
+        label = f"{label}: {where}"  # "läuft: Übertragung 1/3"
+    return label, dt.datetime.fromisoformat(when or summary.started_at)
 
 
 class ListCommands(ScreenCommands):
-    def commands(self) -> Iterable[SystemCommand]:
-        screen = self.screen
-        assert isinstance(screen, ConfigListScreen)
-        yield SystemCommand(
-            "Neue Schnittstelle", "Eine Schnittstelle anlegen (n)", screen.action_new
-        )
-        yield SystemCommand(
-            "Protokoll dieser Schnittstelle",
-            "Die Läufe der ausgewählten Schnittstelle (l)",
-            screen.action_protocol_for,
-        )
+    """Every key of the list (its BINDINGS and the table's ⏎ Bearbeiten), see
+    tui/commands.py."""
 
 
 class ConfigListScreen(Screen[None]):
@@ -110,21 +107,70 @@ class ConfigListScreen(Screen[None]):
     # and take the focus back from a filter that "/" typed ahead had just focused.
     AUTO_FOCUS = "ConfigTable"
     SUB_TITLE = "Schnittstellen"
+    # Descriptions are the footer's and the palette's titles, tooltips the German help
+    # (palette, F1). FOOTER_KEEP: what the footer keeps when it is too narrow for all.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "new", "Neu"),
-        Binding("d", "duplicate", "Kopie"),
-        Binding("delete", "delete", "Löschen", key_display="Entf"),
-        Binding("r", "run_now", "Ausführen"),
-        Binding("t", "test", "Test"),
-        Binding("slash", "focus_filter", "Suchen", key_display="/"),
-        Binding("a", "toggle_workstation", "Arbeitsplatz", show=False),
-        Binding("p", "app.open('protocol')", "Protokoll"),
-        Binding("l", "protocol_for", "Läufe dieser Schnittstelle", show=False),
-        Binding("m", "app.open('smtp')", "SMTP"),
-        Binding("s", "app.open('security')", "Sicherheit"),
-        Binding("q", "app.quit", "Beenden", show=False),
+        Binding("n", "new", "Neu", tooltip="Eine neue Schnittstelle anlegen"),
+        Binding("d", "duplicate", "Kopie", tooltip="Die ausgewählte Schnittstelle kopieren"),
+        Binding(
+            "delete",
+            "delete",
+            "Löschen",
+            key_display="Entf",
+            tooltip="Die ausgewählte Schnittstelle löschen (mit Rückfrage)",
+        ),
+        Binding(
+            "r", "run_now", "Ausführen", tooltip="Die ausgewählte Schnittstelle jetzt ausführen"
+        ),
+        Binding(
+            "x",
+            "cancel_run",
+            "Lauf abbrechen",
+            show=False,
+            tooltip="Den laufenden Lauf der ausgewählten Schnittstelle abbrechen (mit Rückfrage)",
+        ),
+        Binding("t", "test", "Test", tooltip="Die Verbindung zum FTP-Server testen"),
+        Binding(
+            "slash",
+            "focus_filter",
+            "Suchen",
+            key_display="/",
+            tooltip="Schnittstellen filtern: Name, Host oder ID",
+        ),
+        Binding(
+            "a",
+            "toggle_workstation",
+            "Arbeitsplatz",
+            tooltip="Nur Schnittstellen mit Arbeitsplatz-einstellungen zeigen (an/aus)",
+        ),
+        Binding("p", "app.open('protocol')", "Protokoll", tooltip="Die Läufe aller Schnittstellen"),
+        Binding("l", "protocol_for", "Läufe", tooltip="Protokoll der ausgewählten Schnittstelle"),
+        Binding("m", "app.open('smtp')", "SMTP", tooltip="SMTP Postausgangsserver einstellen"),
+        Binding("s", "app.open('security')", "Sicherheit", tooltip="Sicherheit und Allgemeines"),
+        Binding("q", "app.quit", "Beenden", tooltip="buchex beenden"),
     ]
+    FOOTER_KEEP: ClassVar[tuple[str, ...]] = (
+        "app.quit",
+        "run_now",
+        "app.open('protocol')",
+        "app.open('smtp')",
+        "app.open('security')",
+        "help",
+        "select",  # ⏎ Bearbeiten (the table's)
+        "new",
+        "protocol_for",
+        "test",
+        # the filter box and the Arbeitsplatz box are on the screen with their labels
+        "focus_filter",
+        "toggle_workstation",
+    )
     COMMANDS: ClassVar[Providers] = {ListCommands}
+    HELP = (
+        "Alle Schnittstellen (automatische Buchhaltungsexporte) mit ihrem Zeitplan, der "
+        "nächsten Ausführung und dem letzten Lauf. Von hier werden sie angelegt, bearbeitet "
+        "(⏎), kopiert, gelöscht, getestet und von Hand ausgeführt; / sucht nach Name, Host "
+        "oder ID, a zeigt nur Schnittstellen mit Arbeitsplatz-einstellungen."
+    )
 
     class Loaded(Message):
         """One pass of a load (see the module's doc); `final`: every cell is worked out."""
@@ -271,19 +317,24 @@ class ConfigListScreen(Screen[None]):
     def _known_details(cfg: ExportConfig, known: tuple[ExportConfig, Details] | None) -> Details:
         if known is not None and known[0] == cfg:
             return known[1]  # unchanged: the last pass's cells until the new ones arrive
-        return (PENDING if cfg.branch else "alle", PENDING, PENDING)
+        return (PENDING if cfg.branch else "alle", PENDING, PENDING, False)
 
-    def _times(self, cfg: ExportConfig, now: dt.datetime) -> tuple[str, str]:
-        """Nächste Ausführung and Letzter Lauf."""
+    def _times(self, cfg: ExportConfig, now: dt.datetime) -> tuple[str, str, bool]:
+        """Nächste Ausführung, Letzter Lauf (with its mark: ✓ ✗ ▶ ↷ ○) and failing."""
         try:
             due = format_when(self.service.next_due(cfg), now)
         except Exception:
             due = "?"  # one broken schedule must not hide the list
+        failing = False
         try:
-            last = format_last_run(last_run_of(self.service.last_run(cfg.id)), now)
+            summary = self.service.last_run(cfg.id)
+            last = format_last_run(
+                last_run_of(summary), now, status=summary.status if summary else None
+            )
+            failing = is_failing(self.service, cfg.id, summary)
         except Exception:
             last = "?"
-        return due, last
+        return due, last, failing
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
@@ -319,7 +370,7 @@ class ConfigListScreen(Screen[None]):
         if force or keys != self._shown_keys or self._select:
             keep = self._select or table.current_key
             self._select = None
-            table.show([(e.cfg.id, e.cells) for e in shown], keep)
+            table.show([(e.cfg.id, e.cells, e.failing) for e in shown], keep)
             self._shown_keys = keys
         total = len(self.entries)
         if not total:
@@ -347,7 +398,14 @@ class ConfigListScreen(Screen[None]):
         # (r runs, q quits). So "/" is caught here as it bubbles up, and the printable keys
         # queued behind it are typed into the filter.
         query = self.query_one("#filter", Input)
-        if event.key == "slash" and not isinstance(self.focused, Input):
+        if event.key == "escape" and self.focused is query:
+            # Esc clears the filter; on an empty one it goes back to the table.
+            if query.value:
+                query.value = ""
+            else:
+                self.query_one(ConfigTable).focus()
+            self._filter_pending = False
+        elif event.key == "slash" and not isinstance(self.focused, Input):
             self._filter_pending = True
             self.set_focus(query)
         elif self._filter_pending and event.is_printable and event.character:
@@ -435,6 +493,10 @@ class ConfigListScreen(Screen[None]):
         # Outside 06:00–22:00 ManualRun asks first (SPEC §3).
         if (cfg := self.selected()) is not None:
             self.manual_run.start(cfg.id, cfg.name or cfg.id)
+
+    def action_cancel_run(self) -> None:
+        if (cfg := self.selected()) is not None:
+            self.manual_run.cancel(cfg.id, cfg.name or cfg.id)
 
     def _run_finished(self, config_id: str) -> None:
         self.reload()  # "Letzter Lauf"

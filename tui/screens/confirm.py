@@ -7,9 +7,12 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
+
+from tui.commands import Providers, ScreenCommands
+from tui.widgets.button_bar import ButtonBar
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -18,10 +21,12 @@ class ConfirmDialog(ModalScreen[bool]):
     # on_mount comes later, and an Enter typed ahead would hit the first button.
     AUTO_FOCUS = ".-default"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "answer(False)", "Abbrechen"),
-        Binding("j,y", "answer(True)", "Ja", show=False),
-        Binding("n", "answer(False)", "Nein", show=False),
+        Binding("escape", "answer(False)", "Abbrechen", tooltip="Nein, nichts tun"),
+        Binding("j,y", "answer(True)", "Ja", show=False, tooltip="Mit Ja antworten"),
+        Binding("n", "answer(False)", "Nein", show=False, tooltip="Mit Nein antworten"),
     ]
+    COMMANDS: ClassVar[Providers] = {ScreenCommands}
+    HELP = "Eine Rückfrage: Ja (j) oder Nein (n, Esc). ⏎ wählt die hervorgehobene Schaltfläche."
 
     def __init__(
         self,
@@ -44,7 +49,7 @@ class ConfirmDialog(ModalScreen[bool]):
             yield Label(self.question, classes="dialog-title", markup=False)
             if self.detail:
                 yield Label(self.detail, classes="dialog-text", markup=False)
-            with Horizontal(classes="dialog-buttons"):
+            with ButtonBar():
                 # Dangerous answers are never the default for Enter.
                 yield Button(
                     self.confirm,

@@ -4,11 +4,13 @@ heading (Konfiguration, FTP, Ausführungsdetails, E-Mail), with the FTP and E-Ma
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import SystemCommand
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Button
 
@@ -32,6 +34,23 @@ if TYPE_CHECKING:
     from engine.service import Catalog, Service
 
 _NAME_MAX = 80  # the model's limit for Name; a duplicate's " (Kopie)" must fit
+_COPY = re.compile(r" \(Kopie(?: \d+)?\)$")
+
+
+def copy_name(name: str, taken: Iterable[str]) -> str:
+    """A duplicate's name that no config has yet: "Kasse (Kopie)", then "Kasse (Kopie 2)",
+    … (a copy of a copy counts on from the original's name), cropped to fit the model."""
+    base = _COPY.sub("", name)
+    names = {t.casefold() for t in taken}
+    n = 1
+    while True:
+        suffix = " (Kopie)" if n == 1 else f" (Kopie {n})"
+        candidate = base[: _NAME_MAX - len(suffix)].rstrip() + suffix
+        if candidate.casefold() not in names:
+            return candidate
+        n += 1
+
+
 _MAIL_SPEC = next(s for s in FIELDS if s.section == MAIL and s.kind == "email")
 
 
@@ -53,19 +72,17 @@ def catalog_options(catalog: Catalog, source: str) -> Options:
 
 
 class EditorCommands(ScreenCommands):
-    def commands(self) -> Iterable[SystemCommand]:
+    """The editor's keys (Speichern, Zurück, Tests) and a jump to each section."""
+
+    def extra(self) -> Iterable[SystemCommand]:
         screen = self.screen
         assert isinstance(screen, EditorScreen)
-        yield SystemCommand("Speichern", "Die Schnittstelle speichern (Strg+S)", screen.action_save)
         for section in SECTIONS:
             yield SystemCommand(
                 f"Abschnitt: {section}",
                 f"Zum Abschnitt „{section}“ springen",
                 lambda s=section: screen.jump_to(s),
             )
-        yield SystemCommand(
-            "Verbindungstest", "FTP-Verbindung testen", screen.action_test_connection
-        )
 
 
 class EditorScreen(FormScreen):
@@ -73,6 +90,28 @@ class EditorScreen(FormScreen):
     Dismisses with the saved config's id (None: left without saving)."""
 
     COMMANDS: ClassVar[Providers] = {EditorCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+t",
+            "test_connection",
+            "Verbindungstest",
+            show=False,
+            tooltip="Die Verbindung zum FTP-Server mit den Eingaben testen",
+        ),
+        Binding(
+            "ctrl+o",
+            "test_mail",
+            "Test-E-Mail",
+            show=False,
+            tooltip="Eine Test-E-Mail an die eingetragene Adresse senden",
+        ),
+    ]
+    HELP = (
+        "Eine Schnittstelle: wohin (FTP), was (Mandanten, Belegarten, Format) und wann "
+        "(Ausführungszeit, Intervall) exportiert wird, und wer bei einem Fehler eine E-Mail "
+        "bekommt. Tab geht von Feld zu Feld; unter dem Feld mit dem Cursor steht, wofür es "
+        "da ist. Pflichtfelder sind mit * markiert."
+    )
 
     class CatalogLoaded(Message):
         def __init__(self, catalog: Catalog | None, error: str | None = None) -> None:
@@ -107,6 +146,9 @@ class EditorScreen(FormScreen):
         if self.config_id is None:
             return ExportConfig()
         self.source = self.service.get_config(self.config_id)
+        if self.duplicate:
+            taken = [c.name or "" for c in self.service.list_configs()]
+            return dataclasses.replace(self.source, name=copy_name(self.source.name or "", taken))
         return self.source
 
     @work(thread=True, exclusive=True, group="catalog")
@@ -140,8 +182,7 @@ class EditorScreen(FormScreen):
         cfg: ExportConfig = model
         kept: dict[str, str] = {}
         if self.duplicate:
-            name = f"{cfg.name} (Kopie)" if len(cfg.name or "") <= _NAME_MAX - 8 else cfg.name
-            cfg = dataclasses.replace(cfg, id="", name=name)
+            cfg = dataclasses.replace(cfg, id="")  # named by load_model: copy_name
             if cfg.target.password:
                 kept["target.password"] = cfg.target.password.reveal()
             self.sub_title = f"Kopie von: {self.source.name if self.source else ''}"

@@ -7,26 +7,34 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Header, Input, Label, LoadingIndicator
+from textual.widgets import Header, Input, Label, LoadingIndicator, Static
 
 from engine.fields import FieldSpec, Problem, ValidationError
+from tui.commands import Providers, ScreenCommands
 from tui.screens.confirm import ConfirmDialog
-from tui.screens.hostkey import HostKeyProblem, ask_host_key, trusting, watch_host_keys
+from tui.screens.hostkey import (
+    HostKeyProblem,
+    ask_host_key,
+    replacing,
+    trusting,
+    watch_host_keys,
+)
 from tui.screens.reveal import RevealDialog, Revealed
-from tui.widgets.fields import SecretRow
+from tui.widgets.fields import FieldRow, SecretRow
 from tui.widgets.footer import SteadyFooter
 from tui.widgets.form import FieldForm
 from tui.widgets.step_log import StepArrived, StepLog, run_steps
 
 if TYPE_CHECKING:
     from engine.service import Service
+    from engine.settings import SmtpSettings
 
 
 def action_row(*widgets: Widget, label: str = "", id: str | None = None) -> Horizontal:
@@ -42,9 +50,16 @@ def action_row(*widgets: Widget, label: str = "", id: str | None = None) -> Hori
 class FormScreen(Screen[str | None]):
     CSS_PATH = "forms.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Speichern"),
-        Binding("escape", "leave", "Zurück"),
+        Binding("ctrl+s", "save", "Speichern", tooltip="Die Eingaben prüfen und speichern"),
+        Binding(
+            "escape",
+            "leave",
+            "Zurück",
+            tooltip="Zurück zur Liste (bei ungespeicherten Änderungen mit Rückfrage)",
+        ),
     ]
+    COMMANDS: ClassVar[Providers] = {ScreenCommands}
+    HELP = ""  # what the screen is for (help screen, F1); the fields explain themselves
     # The service names secrets "<prefix><path>", e.g. "smtp.password".
     SECRET_PREFIX = ""
 
@@ -76,6 +91,7 @@ class FormScreen(Screen[str | None]):
         self.service = service
         self.form: FieldForm | None = None
         self._saving = False
+        self._after_save: Callable[[], object] | None = None  # save_then's continuation
 
     # --- subclass API (load_model and save_model run in worker threads) --------------------
 
@@ -101,7 +117,14 @@ class FormScreen(Screen[str | None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="form-scroll"):
+            # Shown from the first frame until the form is laid out (building and laying
+            # out ~100 widgets takes 0.1–2 s): never a blank screen.
+            yield Label("Wird geladen …", id="form-loading")
             yield LoadingIndicator()
+        # What the focused field is for (its FieldSpec.explanation, the seed's text).
+        help_line = Static("", id="field-help", markup=False)
+        help_line.display = False
+        yield help_line
         yield SteadyFooter()
 
     def on_mount(self) -> None:
@@ -119,20 +142,34 @@ class FormScreen(Screen[str | None]):
     @on(Loaded)
     async def _loaded(self, message: Loaded) -> None:
         scroll = self.query_one("#form-scroll", VerticalScroll)
-        await scroll.query(LoadingIndicator).remove()
+        loading = scroll.query("#form-loading, LoadingIndicator")
         if message.error is not None:
+            await loading.remove()
             await scroll.mount(Label(message.error, classes="form-problems", markup=False))
             self.notify(message.error, severity="error", markup=False)
             return
         self.form = self.build_form(message.model)
+        # The form goes in under the loading text, which leaves once the form is laid out:
+        # removing it first showed an empty form area until then.
         await scroll.mount(self.form)
         self.form_ready()
+        self.call_after_refresh(loading.remove)
 
     def form_ready(self) -> None:
         """The form is mounted: focus its first field."""
         assert self.form is not None
         first = self.form.visible_paths()[0]
         self.form.rows[first].focus_control()
+
+    @on(events.DescendantFocus)
+    def _show_field_help(self, event: events.DescendantFocus) -> None:
+        node: Any = event.widget
+        while node is not None and not isinstance(node, FieldRow):
+            node = node.parent
+        text = node.spec.explanation if node is not None else ""
+        line = self.query_one("#field-help", Static)
+        line.update(text)
+        line.display = bool(text)
 
     def jump_to(self, section: str) -> None:
         if self.form is None:
@@ -189,10 +226,14 @@ class FormScreen(Screen[str | None]):
         if self.form is not None:
             self.form.mark_clean()
         self.saved(message.result)
+        after, self._after_save = self._after_save, None
+        if after is not None:
+            after()
 
     @on(SaveFailed)
     def _save_failed(self, message: SaveFailed) -> None:
         self._saving = False
+        self._after_save = None
         if message.error is not None:
             self.notify(message.error, title="Nicht gespeichert", severity="error", markup=False)
             return
@@ -204,6 +245,14 @@ class FormScreen(Screen[str | None]):
         self._refuse(message.problems)
 
     # --- leaving ----------------------------------------------------------------------
+
+    def save_then(self, after: Callable[[], object]) -> None:
+        """Save as Ctrl+S does, then call `after` (the app's guarded quit); not when the
+        form refuses (its messages show) or saving fails."""
+        self._after_save = after
+        self.action_save()
+        if not self._saving:  # refused at once: invalid input
+            self._after_save = None
 
     def has_unsaved_changes(self) -> bool:
         """Asked by the app before it replaces this screen with another one."""
@@ -286,17 +335,24 @@ class FormScreen(Screen[str | None]):
 
     @work(thread=True, group="steps")
     def _run_steps(self, log_id: str, test: Callable[[Any], Iterable[object]], arg: Any) -> None:
-        run_steps(self.post_message, log_id, watch_host_keys(test, self.post_message, log_id), arg)
+        refusal = self.service.host_key_refusal
+        watched = watch_host_keys(test, self.post_message, log_id, refusal)
+        run_steps(self.post_message, log_id, watched, arg)
 
     @on(HostKeyProblem)
     def _host_key(self, message: HostKeyProblem) -> None:
-        """An unknown SFTP host key: ask; "Vertrauen" re-runs the test trusting only it."""
+        """An unknown SFTP host key: ask; "Vertrauen" re-runs the test trusting only it.
+        A changed one: an admin may replace it; the test re-runs replacing exactly it."""
 
         def trusted(fingerprint: str) -> None:
             test = trusting(self.service, fingerprint)
             self.start_steps(message.log_id, "Verbindungstest läuft …", test, message.arg)
 
-        ask_host_key(self, message, trusted)
+        def replaced(old: str, new: str) -> None:
+            test = replacing(self.service, old, new)
+            self.start_steps(message.log_id, "Verbindungstest läuft …", test, message.arg)
+
+        ask_host_key(self, message, trusted, replaced)
 
     @on(StepArrived)
     def _step(self, message: StepArrived) -> None:
@@ -304,11 +360,12 @@ class FormScreen(Screen[str | None]):
             message.ok, message.text, done=message.done
         )
 
-    def mail_test(self, address: str, log_id: str) -> None:
-        """Send a test mail with the stored SMTP settings; the result goes to `log_id`."""
+    def mail_test(self, address: str, log_id: str, smtp: SmtpSettings | None = None) -> None:
+        """Send a test mail with `smtp` (the form's values) or the stored SMTP settings;
+        the result goes to `log_id`."""
 
         def send(to: str) -> Iterable[object]:
-            return [self.service.send_test_mail(to)]
+            return [self.service.send_test_mail(to, smtp)]
 
         self.start_steps(log_id, f"Test-E-Mail an {address} wird gesendet …", send, address)
 

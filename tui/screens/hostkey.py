@@ -1,11 +1,14 @@
 """SFTP host keys in the connection test (SPEC §2): an unknown key is trusted only after an
-admin compared its SHA256 fingerprint; a changed key always fails.
+admin compared its SHA256 fingerprint; a changed key is replaced only by a buchex
+administrator who typed a confirmation, and only if the server still shows that new key.
 
 `watch_host_keys` wraps a test so that a failed step carrying `UnknownHostKey` or
-`ChangedHostKey` is reported as a `HostKeyProblem` message. The screen showing the test
-(the editor via FormScreen, the list's `HostKeyTestDialog`) then opens `HostKeyDialog`;
-"Vertrauen" runs the test again with `trust=<that fingerprint>` through `trusting`: the
-service writes the audit record before it tests.
+`ChangedHostKey` is reported as a `HostKeyProblem` message (with the service's answer to
+"may this person replace a key?", asked in the worker). The screen showing the test (the
+editor via FormScreen, the list's `HostKeyTestDialog`) then opens `HostKeyDialog`;
+"Vertrauen" runs the test again with `trust=<that fingerprint>` through `trusting`,
+"Schlüssel ersetzen" with `Service.replace_host_key(cfg, stored, new)` through `replacing`:
+the service checks the permission and writes the audit record before it tests.
 """
 
 from __future__ import annotations
@@ -16,14 +19,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Grid, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label
+from textual.widgets import Button, Input, Label
 
 from engine.config import ExportConfig
 from engine.errors import ChangedHostKey, HostKeyNotConfirmed, UnknownHostKey
+from tui.commands import Providers, ScreenCommands
 from tui.screens.test_dialog import ConnectionTestDialog
+from tui.widgets.button_bar import ButtonBar
 from tui.widgets.step_log import StepLog
 
 if TYPE_CHECKING:
@@ -34,29 +39,41 @@ HostKeyError = UnknownHostKey | ChangedHostKey
 
 class HostKeyProblem(Message):
     """A test step failed on an unknown or changed host key. `arg` is what the test ran
-    with (the config), `log_id` the StepLog showing it."""
+    with (the config), `log_id` the StepLog showing it. `refusal`: why this person may
+    not replace a changed key (None: they may)."""
 
-    def __init__(self, error: HostKeyError, log_id: str, arg: Any) -> None:
+    def __init__(
+        self, error: HostKeyError, log_id: str, arg: Any, refusal: str | None = None
+    ) -> None:
         super().__init__()
         self.error = error
         self.log_id = log_id
         self.arg = arg
+        self.refusal = refusal
 
 
 def watch_host_keys(
     test: Callable[[Any], Iterable[object]],
     post: Callable[[HostKeyProblem], object],
     log_id: str,
+    refusal: Callable[[], str | None] | None = None,
 ) -> Callable[[Any], Iterator[object]]:
     """`test` with every step passed on; a host-key failure is also posted (after its step,
-    so the log shows it before the dialog opens)."""
+    so the log shows it before the dialog opens). `refusal` (e.g.
+    `Service.host_key_refusal`) is asked here, in the worker, for a changed key."""
 
     def watched(arg: Any) -> Iterator[object]:
         for step in test(arg):
             yield step
             error = getattr(step, "error", None)
             if isinstance(error, UnknownHostKey | ChangedHostKey):
-                post(HostKeyProblem(error, log_id, arg))
+                why = None
+                if isinstance(error, ChangedHostKey) and refusal is not None:
+                    try:
+                        why = refusal()
+                    except Exception as exc:  # the dialog shows it; the service decides
+                        why = f"Berechtigung nicht prüfbar: {exc}"
+                post(HostKeyProblem(error, log_id, arg, why))
 
     return watched
 
@@ -71,6 +88,30 @@ def trusting(service: Service, fingerprint: str) -> Callable[[ExportConfig], Ite
     return test
 
 
+def replacing(service: Service, old: str, new: str) -> Callable[[ExportConfig], Iterator[object]]:
+    """The test again, replacing the stored key(s) `old` by exactly `new` (the service
+    checks that the person is an administrator and audits the decision)."""
+
+    def test(cfg: ExportConfig) -> Iterator[object]:
+        yield f"Hostschlüssel-Wechsel auf {new} bestätigt – Test läuft erneut"
+        yield from service.replace_host_key(cfg, old, new)
+
+    return test
+
+
+def new_fingerprint(error: ChangedHostKey) -> str:
+    """The `SHA256:…` fingerprint the server shows now ("ssh-ed25519 SHA256:…")."""
+    return next((w for w in reversed(error.actual.split()) if w.startswith("SHA256:")), "")
+
+
+def _sha256(text: str) -> list[str]:
+    return [w.rstrip(",") for w in text.split() if w.startswith("SHA256:")]
+
+
+#: What an admin types to confirm replacing a changed host key.
+CONFIRM_WORD = "ERSETZEN"
+
+
 def _host(error: HostKeyError, cfg: object) -> str:
     if error.host:
         return error.host
@@ -80,18 +121,27 @@ def _host(error: HostKeyError, cfg: object) -> str:
 
 class HostKeyDialog(ModalScreen[bool]):
     """Unknown key: fingerprint, explanation, "Vertrauen" / "Ablehnen" (the default).
-    Changed key: both fingerprints and only "Schließen": buchex never replaces a key."""
+    Changed key: both SHA256 fingerprints; an administrator may type ERSETZEN and press
+    "Schlüssel ersetzen" ("Abbrechen" is the default); anyone else sees why not and
+    "Schließen"."""
 
     CSS_PATH = "dialogs.tcss"
     AUTO_FOCUS = "#reject"  # Enter must never trust by accident (focused at compose)
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "answer(False)", "Ablehnen"),
+        Binding("escape", "answer(False)", "Ablehnen", tooltip="Dem Schlüssel nicht vertrauen"),
     ]
+    COMMANDS: ClassVar[Providers] = {ScreenCommands}
+    HELP = (
+        "Der SFTP-Server zeigt einen Hostschlüssel, den buchex nicht kennt oder der sich "
+        "geändert hat. Vertrauen Sie ihm nur, wenn der Fingerabdruck mit dem übereinstimmt, "
+        "den Ihnen der Betreiber des Servers nennt."
+    )
 
-    def __init__(self, error: HostKeyError, host: str) -> None:
+    def __init__(self, error: HostKeyError, host: str, refusal: str | None = None) -> None:
         super().__init__(classes="dialog-screen")
         self.error = error
         self.host = host
+        self.refusal = refusal
 
     @property
     def changed(self) -> bool:
@@ -104,19 +154,38 @@ class HostKeyDialog(ModalScreen[bool]):
                 yield Label("Hostschlüssel geändert", classes="dialog-title -danger")
                 with Grid(classes="hostkey-facts"):
                     yield from _fact("Server", self.host)
-                    yield from _fact("Gespeichert", err.expected, id="hostkey-expected")
-                    yield from _fact("Vom Server", err.actual, id="hostkey-actual")
+                    # SHA256 only (one a line): the key type would wrap them at 80×24.
+                    stored = "\n".join(_sha256(err.expected)) or err.expected
+                    yield from _fact("Gespeichert", stored, id="hostkey-expected")
+                    shown = new_fingerprint(err) or err.actual
+                    yield from _fact("Vom Server", shown, id="hostkey-actual")
                 yield Label(
-                    "Der Server zeigt einen anderen Schlüssel als den gespeicherten. Das kann "
-                    "ein Angriff sein (jemand gibt sich als der Server aus). buchex verbindet "
-                    "sich nicht. Nur wenn der Betreiber des Servers den neuen Schlüssel "
-                    "bestätigt, den alten Eintrag aus der known_hosts-Datei im "
-                    "Datenverzeichnis entfernen und erneut testen.",
+                    "Das kann ein Angriff sein (jemand gibt sich als der Server aus); buchex "
+                    "verbindet sich nicht. Fragen Sie den Betreiber des Servers (nicht über "
+                    "diese Verbindung), ob er den Schlüssel gewechselt hat"
+                    + (
+                        ", und vergleichen Sie den neuen Fingerabdruck Zeichen für Zeichen."
+                        if self.refusal is not None
+                        else f". Nur wenn er genau den neuen bestätigt: {CONFIRM_WORD} "
+                        "eintippen und „Schlüssel ersetzen“ wählen (ersetzt wird nur, wenn der "
+                        "Server dann noch genau diesen zeigt)."
+                    ),
                     classes="dialog-text",
                     markup=False,
                 )
-                with Horizontal(classes="dialog-buttons"):
-                    yield Button("Schließen", variant="primary", id="reject")
+                if self.refusal is not None:
+                    yield Label(self.refusal, classes="dialog-error", markup=False)
+                    with ButtonBar():
+                        yield Button("Schließen", variant="primary", id="reject")
+                    return
+                yield Input(
+                    placeholder=f"zum Bestätigen {CONFIRM_WORD} eintippen",
+                    id="hostkey-confirm",
+                    compact=True,
+                )
+                with ButtonBar():
+                    yield Button("Schlüssel ersetzen", variant="error", id="replace", disabled=True)
+                    yield Button("Abbrechen", variant="primary", id="reject")
                 return
             not_confirmed = isinstance(err, HostKeyNotConfirmed)
             title = (
@@ -149,13 +218,30 @@ class HostKeyDialog(ModalScreen[bool]):
                 classes="dialog-text",
                 markup=False,
             )
-            with Horizontal(classes="dialog-buttons"):
+            with ButtonBar():
                 yield Button("Vertrauen", variant="warning", id="trust")
                 yield Button("Ablehnen", variant="primary", id="reject")
 
+    @on(Input.Changed, "#hostkey-confirm")
+    def _typed(self, event: Input.Changed) -> None:
+        self.query_one("#replace", Button).disabled = not self._replace_confirmed()
+
+    @on(Input.Submitted, "#hostkey-confirm")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()  # Enter never replaces: the button has to be pressed
+
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "trust" and not self.changed)
+        if self.changed:
+            self.dismiss(event.button.id == "replace" and self._replace_confirmed())
+            return
+        self.dismiss(event.button.id == "trust")
+
+    def _replace_confirmed(self) -> bool:
+        if self.refusal is not None or not self.query("#hostkey-confirm"):
+            return False
+        typed = self.query_one("#hostkey-confirm", Input).value
+        return typed.strip().upper() == CONFIRM_WORD
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes and not self.changed)
@@ -166,15 +252,26 @@ def _fact(label: str, value: str, *, id: str | None = None) -> Iterator[Label]:
     yield Label(value, classes="hostkey-value", markup=False, id=id)
 
 
-def ask_host_key(node: Any, problem: HostKeyProblem, trusted: Callable[[str], None]) -> None:
-    """Open the dialog for `problem`; `trusted(fingerprint)` runs after "Vertrauen"."""
+def ask_host_key(
+    node: Any,
+    problem: HostKeyProblem,
+    trusted: Callable[[str], None],
+    replaced: Callable[[str, str], None] | None = None,
+) -> None:
+    """Open the dialog for `problem`; `trusted(fingerprint)` runs after "Vertrauen",
+    `replaced(stored, new)` after a confirmed "Schlüssel ersetzen" (stored as the dialog
+    showed it, new the fingerprint it showed)."""
     error = problem.error
+    refusal = problem.refusal if replaced is not None else "Ersetzen ist hier nicht möglich."
 
     def answered(yes: bool | None) -> None:
         if yes and isinstance(error, UnknownHostKey):
             trusted(error.fingerprint)
+        elif yes and isinstance(error, ChangedHostKey) and replaced is not None:
+            replaced(error.expected, new_fingerprint(error))
 
-    node.app.push_screen(HostKeyDialog(error, _host(error, problem.arg)), answered)
+    dialog = HostKeyDialog(error, _host(error, problem.arg), refusal)
+    node.app.push_screen(dialog, answered)
 
 
 class HostKeyTestDialog(ConnectionTestDialog):
@@ -189,15 +286,21 @@ class HostKeyTestDialog(ConnectionTestDialog):
         self._test_now: Callable[[ExportConfig], Iterable[object]] = service.test_connection
 
     def _watched(self, cfg: ExportConfig) -> Iterator[object]:
-        # Runs in the dialog's worker; `_test_now` is the plain or the trusting test.
-        yield from watch_host_keys(self._test_now, self.post_message, self.LOG_ID)(cfg)
+        # Runs in the dialog's worker; `_test_now` is the plain, trusting or replacing test.
+        refusal = self._service.host_key_refusal
+        yield from watch_host_keys(self._test_now, self.post_message, self.LOG_ID, refusal)(cfg)
 
     @on(HostKeyProblem)
     def _host_key(self, message: HostKeyProblem) -> None:
         message.stop()
-        ask_host_key(self, message, self._trust)
+        ask_host_key(self, message, self._trust, self._replace)
 
     def _trust(self, fingerprint: str) -> None:
         self._test_now = trusting(self._service, fingerprint)
+        self.query_one(StepLog).start("Verbindungstest läuft …")
+        self._run()
+
+    def _replace(self, old: str, new: str) -> None:
+        self._test_now = replacing(self._service, old, new)
         self.query_one(StepLog).start("Verbindungstest läuft …")
         self._run()

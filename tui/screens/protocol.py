@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.content import Content
@@ -26,9 +26,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Header, Label, Select, Static
 
-from engine.runs import RunRecord
+from engine.runs import RunRecord, progress_text
 from tui.commands import Providers, ScreenCommands
 from tui.formatting import DASH
+from tui.formatting import status_text as _status_text
 from tui.messages import ConfigsChanged, RunsChanged
 from tui.screens.outside_window import ManualRun
 from tui.screens.redeliver import Redelivery
@@ -39,6 +40,7 @@ from tui.widgets.status_line import StatusLine
 if TYPE_CHECKING:
     from engine.service import Service
 
+RUNNING_RECHECK_S = 2.0  # while a run shows "läuft": reload this often (elapsed, liveness)
 MAX_ROWS = 500  # newest runs shown; older ones stay in the store (and `buchex runs`)
 
 TRIGGERS = {
@@ -49,8 +51,11 @@ TRIGGERS = {
     "export": "Export (CLI)",
     "redeliver": "Nachlieferung",
 }
-# Marks that read without colour too (monochrome terminals, screen readers of the SVGs).
-MARKS = {"ok": "✓", "nothing": "○", "failed": "✗", "running": "▶", "skipped": "↷"}
+# The status marks (✓ ✗ ▶ ↷ ○) and their colours are shared by every table: tui/formatting.py.
+
+
+_RERUN_HELP = "Die Schnittstelle des ausgewählten Laufs jetzt noch einmal ausführen"
+_REDELIVER_HELP = "Die Buchungen eines gelieferten Laufs noch einmal liefern"
 
 
 # --- display texts (pure) -------------------------------------------------------------------
@@ -103,10 +108,10 @@ def duration(start: str | None, end: str | None) -> str:
 
 
 def status_text(record: RunRecord) -> str:
-    return f"{MARKS.get(record.status, '?')} {record.label}"
+    return _status_text(record.status, record.label)
 
 
-def reason_text(record: RunRecord) -> str:
+def reason_text(record: RunRecord, now: dt.datetime | None = None) -> str:
     """Schritt/Grund: the error of a failure, why a run was skipped, or what a running run
     is doing now."""
     if record.status == "failed":
@@ -114,6 +119,12 @@ def reason_text(record: RunRecord) -> str:
     if record.status == "skipped":
         return record.reason or ""
     if record.status == "running":
+        # Where it is (step, files, rows, bytes) and for how long (`now`: the service's
+        # clock). Records without progress (older ones) show their last step line.
+        if record.progress:
+            where = progress_text(record.progress)
+            took = duration(record.started_at, now.isoformat()) if now else ""
+            return f"{where} · seit {took}" if took else where
         return record.steps[-1] if record.steps else (record.step or "")
     return ""
 
@@ -122,7 +133,7 @@ def _rows_of(record: RunRecord) -> int:
     return sum(int(f.get("rows") or 0) for f in record.files)
 
 
-def make_row(record: RunRecord) -> RunRow:
+def make_row(record: RunRecord, now: dt.datetime | None = None) -> RunRow:
     has_files = bool(record.files) or record.status == "ok"
     return RunRow(
         record,
@@ -133,7 +144,7 @@ def make_row(record: RunRecord) -> RunRow:
             status_text(record),
             str(len(record.files)) if has_files else DASH,
             thousands(_rows_of(record)) if has_files else DASH,
-            reason_text(record),
+            reason_text(record, now),
         ),
     )
 
@@ -161,7 +172,12 @@ def detail_content(record: RunRecord) -> Content:
 
     line(status_text(record), _HEAD_STYLES.get(record.status, "bold"))
     if record.status == "failed":
-        line(f"Fehler: {reason_text(record)}", "bold $text-error")
+        # The failed step first and prominent, then what happened and what to check (the
+        # sentence of engine.explain), then the server's own text.
+        line(f"Fehlgeschlagen bei: {record.step or 'unbekanntem Schritt'}", "bold $text-error")
+        line(record.reason or "ohne Angabe eines Grundes", "$text-error")
+        if record.detail:
+            line(f"Server: {record.detail}", "$foreground-muted")
     elif record.status == "skipped" and record.reason:
         line(f"Grund: {record.reason}")
     line()
@@ -178,6 +194,8 @@ def detail_content(record: RunRecord) -> Content:
         fact("Ende", f"{long_time(record.finished_at)}" + (f" (Dauer {took})" if took else ""))
     elif record.status == "running":
         fact("Ende", "läuft noch")
+        if record.progress:
+            fact("Fortschritt", progress_text(record.progress))
     if record.attempts:
         fact("Versuche", str(record.attempts))
     if record.mail:
@@ -279,10 +297,16 @@ class RunDetailScreen(Screen[bool]):
     CSS_PATH = "protocol.tcss"
     AUTO_FOCUS = ".run-detail-scroll"  # at compose: keys typed ahead scroll the detail
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Zurück"),
-        Binding("e", "rerun", "Erneut ausführen"),
-        Binding("n", "redeliver", "Nachliefern"),
+        Binding("escape", "back", "Zurück", tooltip="Zurück zum Protokoll"),
+        Binding("e", "rerun", "Erneut ausführen", tooltip=_RERUN_HELP),
+        Binding("n", "redeliver", "Nachliefern", tooltip=_REDELIVER_HELP),
     ]
+    COMMANDS: ClassVar[Providers] = {ScreenCommands}
+    HELP = (
+        "Alles über einen Lauf: bei einem Fehler zuerst der Grund und der Schritt, dann "
+        "Zeiten, Schritte, gelieferte Dateien mit Zeilen und Summen, Warnungen und die "
+        "E-Mail. Die Anzeige folgt dem Lauf, solange er läuft."
+    )
 
     class Reloaded(Message):
         def __init__(self, record: RunRecord | None) -> None:
@@ -359,10 +383,13 @@ class RunLoader:
             files: dict[str, tuple[object, list[RunRow]]] = {}
             for config_id, stamp in service.run_revisions().items():
                 cached = self._files.get(config_id)
-                if cached is not None and cached[0] == stamp:
+                # Runs shown "running" are read again: their owner may be gone meanwhile.
+                running = cached is not None and any(r.status == "running" for r in cached[1])
+                if cached is not None and cached[0] == stamp and not running:
                     files[config_id] = cached
                 else:
-                    rows = [make_row(r) for r in service.runs(config_id)]
+                    now = service.clock.now()
+                    rows = [make_row(r, now) for r in service.runs(config_id)]
                     files[config_id] = (stamp, rows)
             self._files = files
             rows = sorted(
@@ -386,17 +413,7 @@ def config_options(rows: Iterable[RunRow], names: dict[str, str]) -> list[tuple[
 
 
 class ProtocolCommands(ScreenCommands):
-    def commands(self) -> Iterable[SystemCommand]:
-        screen = self.screen
-        assert isinstance(screen, ProtocolScreen)
-        yield SystemCommand(
-            "Nur Fehler", "Nur fehlgeschlagene Läufe zeigen (f)", screen.action_toggle_failed
-        )
-        yield SystemCommand(
-            "Erneut ausführen",
-            "Die Schnittstelle des Laufs jetzt ausführen (e)",
-            screen.action_rerun,
-        )
+    """Every key of the Protokoll (its BINDINGS and the table's ⏎ Details)."""
 
 
 class ProtocolScreen(Screen[None]):
@@ -406,14 +423,33 @@ class ProtocolScreen(Screen[None]):
     # A third width step: from 170 columns the detail sits right of the table.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide"), (170, "-xwide")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Zurück"),
-        Binding("q", "app.quit", "Beenden", show=False),
-        Binding("e", "rerun", "Erneut ausführen"),
-        Binding("n", "redeliver", "Nachliefern"),
-        Binding("f", "toggle_failed", "Nur Fehler"),
-        Binding("slash", "focus_config_filter", "Schnittstelle", key_display="/"),
+        Binding("escape", "app.pop_screen", "Zurück", tooltip="Zurück zur Liste"),
+        Binding("q", "app.quit", "Beenden", show=False, tooltip="buchex beenden"),
+        Binding("e", "rerun", "Erneut ausführen", tooltip=_RERUN_HELP),
+        Binding("n", "redeliver", "Nachliefern", tooltip=_REDELIVER_HELP),
+        Binding(
+            "x",
+            "cancel_run",
+            "Lauf abbrechen",
+            show=False,
+            tooltip="Den laufenden Lauf dieser Schnittstelle abbrechen (mit Rückfrage)",
+        ),
+        Binding("f", "toggle_failed", "Nur Fehler", tooltip="Nur fehlgeschlagene Läufe (an/aus)"),
+        Binding(
+            "slash",
+            "focus_config_filter",
+            "Schnittstelle",
+            key_display="/",
+            tooltip="Nur die Läufe einer Schnittstelle zeigen (Auswahl)",
+        ),
     ]
     COMMANDS: ClassVar[Providers] = {ProtocolCommands}
+    HELP = (
+        "Die Läufe aller Schnittstellen, die neuesten zuerst, live: ✓ erfolgreich, "
+        "✗ fehlgeschlagen (rot, mit Grund), ▶ läuft, ↷ übersprungen, ○ nichts zu "
+        "exportieren. ⏎ zeigt alle Details eines Laufs; f zeigt nur Fehler, / nur eine "
+        "Schnittstelle."
+    )
 
     class Loaded(Message):
         def __init__(
@@ -463,6 +499,13 @@ class ProtocolScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.reload()
+        # A running run's elapsed time moves on, and its process may die without writing
+        # anything (kill -9, a closed terminal): while runs show "läuft", look again.
+        self.set_interval(RUNNING_RECHECK_S, self._recheck_running)
+
+    def _recheck_running(self) -> None:
+        if self.is_current and any(row.status == "running" for row in self.rows):
+            self.reload()
 
     # --- loading ------------------------------------------------------------------------
 
@@ -625,6 +668,14 @@ class ProtocolScreen(Screen[None]):
             self.notify("Kein Lauf ausgewählt.", severity="warning")
             return
         self.redelivery.offer(row.record)
+
+    def action_cancel_run(self) -> None:
+        row = self.query_one(RunTable).current
+        if row is None:
+            self.notify("Kein Lauf ausgewählt.", severity="warning")
+            return
+        record = row.record
+        self.manual_run.cancel(record.config_id, record.config_name or record.config_id)
 
     def _rerun(self, record: RunRecord) -> None:
         self.manual_run.start(record.config_id, record.config_name or record.config_id)

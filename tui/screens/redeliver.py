@@ -8,13 +8,16 @@ worker; answers come back on the UI thread.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+import threading
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import OutsideWindow, RedeliveryRefused
 from engine.runs import RunRecord
 from engine.service import run_summary
 from tui.screens.confirm import ConfirmDialog
+from tui.screens.outside_window import RunInProgress, RunsInProgress, runs_of
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -29,6 +32,7 @@ class Redelivery:
     def __init__(self, screen: Screen[Any], service: Service) -> None:
         self._screen = screen
         self._service = service
+        self._config = ("", "")  # the offered run's config: id, name
 
     def offer(self, record: RunRecord | None) -> None:
         """Ask whether to send `record`'s bookings again (None: no run selected)."""
@@ -40,6 +44,7 @@ class Redelivery:
                 severity="warning",
             )
             return
+        self._config = (record.config_id, record.config_name or record.config_id)
         dialog = ConfirmDialog(
             f"Lauf vom {dt.datetime.fromisoformat(record.started_at):%d.%m.%Y %H:%M} nachliefern?",
             detail=(
@@ -58,19 +63,27 @@ class Redelivery:
         self._screen.app.push_screen(dialog, answered)
 
     def _send(self, run_id: str, *, force: bool, current: bool) -> None:
+        # A daemon thread registered with the app's runs in progress, as a manual run
+        # (tui/screens/outside_window.py): x cancels it, quitting asks, SIGHUP cancels.
         app = self._screen.app
-        self._screen.run_worker(
-            lambda: self._work(app, run_id, force, current),
-            thread=True,
-            group="actions",
-            name=f"redeliver {run_id}",
-        )
+        args = (self._work, app, runs_of(self._screen), run_id, force, current)
+        context = contextvars.copy_context()
+        threading.Thread(
+            target=context.run, args=args, name=f"redeliver {run_id}", daemon=True
+        ).start()
 
-    def _work(self, app: App[Any], run_id: str, force: bool, current: bool) -> None:
-        # A worker thread. The answers go to the app, not the screen: they still arrive
-        # if the run's screen was closed meanwhile.
+    def _work(
+        self, app: App[Any], runs: RunsInProgress, run_id: str, force: bool, current: bool
+    ) -> None:
+        # The answers go to the app, not the screen: they still arrive if the run's screen
+        # was closed meanwhile.
+        config_id, name = self._config
+        run: RunInProgress | None = runs.add(config_id, name, force=force, kind="redeliver")
+        if run is None:
+            app.call_later(self._tell, f"„{name}“ läuft gerade – erst nach dem Ende.", True)
+            return
         try:
-            record = self._service.redeliver(run_id, force=force, current=current)
+            record = self._service.redeliver(run_id, force=force, current=current, cancel=run.token)
         except OutsideWindow as exc:
             app.call_later(self._ask, run_id, str(exc), True, current)
             return
@@ -83,6 +96,8 @@ class Redelivery:
         except Exception as exc:
             app.call_later(self._tell, f"Nachlieferung: {exc}", True)
             return
+        finally:
+            runs.finished(run)
         if record.status == "failed":
             app.call_later(
                 self._tell, f"Nachlieferung: fehlgeschlagen – {record.step}: {record.reason}", True

@@ -12,12 +12,14 @@ from typing import ClassVar, NamedTuple
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
 from engine.service import RevealRefused
+from tui.commands import Providers, ScreenCommands
+from tui.widgets.button_bar import ButtonBar
 from tui.widgets.inputs import BlinkAwareInput
 
 
@@ -34,7 +36,14 @@ class RevealDialog(ModalScreen[Revealed | None]):
 
     CSS_PATH = "dialogs.tcss"
     AUTO_FOCUS = "#reveal-password"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Abbrechen")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Abbrechen", tooltip="Das Passwort nicht anzeigen")
+    ]
+    COMMANDS: ClassVar[Providers] = {ScreenCommands}
+    HELP = (
+        "Ein gespeichertes Passwort anzeigen: zur Sicherheit das eigene buchex-Passwort "
+        "eingeben. Jede Anzeige wird protokolliert."
+    )
 
     class Answered(Message):
         def __init__(self, secret: str | None, error: str | None = None) -> None:
@@ -58,7 +67,7 @@ class RevealDialog(ModalScreen[Revealed | None]):
             )
             yield BlinkAwareInput(password=True, placeholder="Ihr Passwort", id="reveal-password")
             yield Label("", id="reveal-error", classes="dialog-error", markup=False)
-            with Horizontal(classes="dialog-buttons"):
+            with ButtonBar():
                 yield Button("Anzeigen", variant="primary", id="confirm")
                 yield Button("Abbrechen", id="cancel")
 

@@ -13,6 +13,10 @@ class SecurityScreen(SettingsScreen):
     MODEL = ChainSettings
     SECRET_PREFIX = "chain."
     SUB_TITLE = SICHERHEIT
+    HELP = (
+        "Einstellungen für die ganze Filialkette: ob Administratoren gesetzte Passwörter "
+        "einsehen dürfen, die Zeitzone der Ausführungszeiten und wo die Buchhaltung liegt."
+    )
 
     def read_settings(self) -> Any:
         return self.service.chain_settings()

@@ -46,5 +46,6 @@ class SettingsScreen(FormScreen):
         return self.write_settings(raw)
 
     def saved(self, result: Any) -> None:
+        """Ctrl+S saves and stays (a test after saving needs no way in again); Esc leaves."""
+        self.previous = result
         self.notify(f"{self.sub_title} gespeichert.", markup=False)
-        self.dismiss(None)

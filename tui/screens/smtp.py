@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Button
 
-from engine.fields import Invalid, p_email
+from engine.fields import Invalid, Problem, build_flat, p_email, parse_values, unknown_keys
 from engine.settings import SMTP, SMTP_FIELDS, SmtpSettings
 from tui.screens.form_screen import action_row
 from tui.screens.settings_base import SettingsScreen
+from tui.widgets.form import FieldForm
 from tui.widgets.inputs import BlinkAwareInput
 from tui.widgets.step_log import StepLog
 
@@ -23,6 +25,19 @@ class SmtpScreen(SettingsScreen):
     MODEL = SmtpSettings
     SECRET_PREFIX = "smtp."
     SUB_TITLE = SMTP
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+t",
+            "test_mail",
+            "Test-E-Mail",
+            show=False,
+            tooltip="Eine Test-E-Mail an den eingetragenen Empfänger senden",
+        ),
+    ]
+    HELP = (
+        "Der Mailserver, über den buchex eine Nachricht schickt, wenn ein automatischer "
+        "Export fehlschlägt (an die E-Mail-Adresse der Schnittstelle)."
+    )
 
     def read_settings(self) -> Any:
         return self.service.smtp_settings()
@@ -46,14 +61,39 @@ class SmtpScreen(SettingsScreen):
 
         return {SMTP: test_row}
 
+    def smtp_for_test(self) -> tuple[SmtpSettings | None, list[Problem]]:
+        """The settings as typed, saved or not (as the FTP Test takes the form's values):
+        parsed like Speichern does; an untouched password field keeps the stored one."""
+        assert self.form is not None
+        raw = self.form.raw()
+        problems = unknown_keys(SMTP_FIELDS, raw)
+        values, found = parse_values(SMTP_FIELDS, raw, self.previous)
+        problems.extend(found)
+        if problems:
+            return None, problems
+        return build_flat(SmtpSettings, values), []
+
+    @on(FieldForm.Changed)
+    def _values_changed(self) -> None:
+        """A result belongs to the values it was sent with: changed values clear it."""
+        log = self.query_one("#smtp-steps", StepLog)
+        if log.status is None:  # not while a test is under way: its result is still due
+            log.clear()
+
     @on(Button.Pressed, "#smtp-test")
     def action_test_mail(self) -> None:
-        if self.form is not None and self.form.is_dirty():
+        if self.form is None:
+            return
+        smtp, problems = self.smtp_for_test()
+        if smtp is None:
             self.notify(
-                "Bitte zuerst speichern (Strg+S): der Test verwendet die gespeicherten "
-                "Einstellungen.",
-                severity="warning",
+                "\n".join(str(p) for p in problems),
+                title="Test nicht möglich",
+                severity="error",
+                markup=False,
             )
+            if (row := self.form.first_invalid(problems)) is not None:
+                row.focus_control()
             return
         field = self.query_one("#smtp-test-to", BlinkAwareInput)
         try:
@@ -66,4 +106,4 @@ class SmtpScreen(SettingsScreen):
             self.notify("Empfänger: für den Test eine Adresse eintragen", severity="error")
             field.focus()
             return
-        self.mail_test(address, "smtp-steps")
+        self.mail_test(address, "smtp-steps", smtp)

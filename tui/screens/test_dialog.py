@@ -8,18 +8,27 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
 from engine.config import ExportConfig
+from tui.commands import Providers, ScreenCommands
+from tui.widgets.button_bar import ButtonBar
 from tui.widgets.step_log import StepArrived, StepLog, run_steps
 
 
 class ConnectionTestDialog(ModalScreen[None]):
     CSS_PATH = "dialogs.tcss"
     AUTO_FOCUS = "#close"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Schließen")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Schließen", tooltip="Den Verbindungstest schließen")
+    ]
+    COMMANDS: ClassVar[Providers] = {ScreenCommands}
+    HELP = (
+        "Der Verbindungstest prüft mit den gespeicherten Angaben Schritt für Schritt, ob der "
+        "FTP-Server erreichbar ist, die Anmeldung gelingt und das Verzeichnis beschreibbar ist."
+    )
 
     def __init__(self, cfg: ExportConfig, test: Callable[[ExportConfig], Iterable[object]]) -> None:
         super().__init__(classes="dialog-screen")
@@ -30,7 +39,7 @@ class ConnectionTestDialog(ModalScreen[None]):
         with Vertical(classes="dialog"):
             yield Label(f"Verbindungstest: {self.cfg.name}", classes="dialog-title", markup=False)
             yield StepLog(id="test-steps")
-            with Horizontal(classes="dialog-buttons"):
+            with ButtonBar():
                 yield Button("Schließen", variant="primary", id="close")
 
     def on_mount(self) -> None:

@@ -96,6 +96,13 @@ class FieldRow(Horizontal):
             yield self._hint
             yield self._error
 
+    def on_mount(self) -> None:
+        # The seed's explanation of the field on hover (also the help line, F1).
+        if self.spec.explanation:
+            for widget in [self._label, *self.control_widgets()]:
+                if widget.tooltip is None:
+                    widget.tooltip = self.spec.explanation
+
     def set_hint(self, text: str) -> None:
         self._hint.update(text)
         self._hint.display = bool(text)
@@ -273,13 +280,22 @@ class RadioRow(FieldRow):
         self.edited()
 
 
+class ChoiceList(SelectionList[str]):
+    """A SelectionList whose first row is highlighted when it gets the focus with none
+    highlighted: Space toggles at once (without, Space did nothing until ↓ was pressed)."""
+
+    def on_focus(self) -> None:
+        if self.highlighted is None and self.option_count:
+            self.highlighted = 0
+
+
 class MultiRow(_OptionRow):
     """multi: a SelectionList (catalog-backed ones are filled when the catalog arrives)."""
 
     def __init__(self, spec: FieldSpec, value: Any, options: Options | None) -> None:
         super().__init__(spec, options)
         self._pending = [str(v) for v in (value or ())]
-        self.selection_list: SelectionList[str] = SelectionList(
+        self.selection_list: SelectionList[str] = ChoiceList(
             *self._selections(options) if options is not None else (),
             id=control_id(spec.path),
             compact=True,

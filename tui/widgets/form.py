@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
@@ -167,6 +167,28 @@ class FieldForm(Vertical):
 
     def section(self, section: str) -> Widget:
         return self.query_one(f"#{section_id(section)}")
+
+    # --- the focused row: its label marked (class -focused, form.tcss) -------------------
+    # Set here, not by the CSS :focus-within, which kept the mark on the previous row in
+    # some moves (Select overlay, rows hidden by the focus change).
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._mark_focused(event.widget)
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self.call_after_refresh(self._focus_left)
+
+    def _focus_left(self) -> None:
+        if self.is_attached and self.is_mounted:  # (the screen may have closed meanwhile)
+            self._mark_focused(self.app.focused)
+
+    def _mark_focused(self, widget: Widget | None) -> None:
+        node: Any = widget
+        while node is not None and node is not self and not isinstance(node, FieldRow):
+            node = node.parent
+        row = node if isinstance(node, FieldRow) else None
+        for each in self.rows.values():
+            each.set_class(each is row, "-focused")
 
     @on(FieldRow.Edited)
     def _row_edited(self, event: FieldRow.Edited) -> None:

@@ -60,7 +60,9 @@ class RunTable(VirtualTable[RunRow]):
         "run-table--running",
         "run-table--skipped",
     }
-    BINDINGS: ClassVar[list[BindingType]] = nav_bindings("Details")
+    BINDINGS: ClassVar[list[BindingType]] = nav_bindings(
+        "Details", "Alle Details des ausgewählten Laufs"
+    )
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

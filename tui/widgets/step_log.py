@@ -8,6 +8,7 @@ from typing import TypeVar
 from textual.message import Message
 from textual.widgets import Static
 
+from engine.errors import MailError
 from tui.formatting import format_step, step_line
 
 T = TypeVar("T")
@@ -38,6 +39,10 @@ def run_steps(
             step_ok, text = format_step(step)
             ok = ok and step_ok is not False
             post(StepArrived(log_id, step_ok, text))
+    except MailError as exc:  # the sentence (engine.explain), the server's text apart
+        text = exc.reason + (f"\n  Server: {exc.detail}" if exc.detail else "")
+        post(StepArrived(log_id, False, text, done=True))
+        return
     except Exception as exc:
         post(StepArrived(log_id, False, str(exc) or type(exc).__name__, done=True))
         return
@@ -56,6 +61,12 @@ class StepLog(Static):
     def start(self, status: str) -> None:
         self.lines = []
         self.status = status
+        self._show()
+
+    def clear(self) -> None:
+        """No result shown (the values it was for have changed)."""
+        self.lines = []
+        self.status = None
         self._show()
 
     def add(self, ok: bool | None, text: str, *, done: bool = False) -> None:

@@ -34,11 +34,11 @@ def fit(text: str, width: int, *, right: bool = False) -> str:
     return set_cell_size(text, width - 1) + "…"
 
 
-def nav_bindings(select: str) -> list[BindingType]:
-    """Enter (shown as `select`) and the cursor keys."""
+def nav_bindings(select: str, help: str = "") -> list[BindingType]:
+    """Enter (shown as `select`, `help` the German explanation) and the cursor keys."""
     moves = [("up", "move(-1)"), ("down", "move(1)"), ("pageup", "page(-1)")]
     moves += [("pagedown", "page(1)"), ("home", "move_to(0)"), ("end", "move_to(-1)")]
-    enter = Binding("enter", "select", select, key_display="⏎")
+    enter = Binding("enter", "select", select, key_display="⏎", tooltip=help)
     return [enter, *(Binding(key, action, show=False) for key, action in moves)]
 
 
