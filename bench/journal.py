@@ -30,8 +30,8 @@ DATEV-Format (the FTP target is never contacted: `buchex export` only writes fil
 3. The statements: `export_local(commit=True)` and `run_config` once each in this process
    (timed, information), each on a fresh copy, with SQLAlchemy's `before_cursor_execute`
    event on every Engine (the ledger) and a sqlite3 trace callback on the journal's
-   connections and on the ledger's own sqlite3 connections (the embedded file's booking
-   stream bypasses SQLAlchemy; its statements are recorded with their values inlined).
+   connections and on the ledger's own sqlite3 connections (the embedded file is read
+   without SQLAlchemy; its statements are recorded with their values inlined).
    Every distinct SELECT on `bookings` (with its parameters) runs again with
    EXPLAIN QUERY PLAN against ledger.sqlite, every SELECT of the journal against
    journal.sqlite (and each once more, timed, with its row count). Targets: no plan line
@@ -533,8 +533,8 @@ def capture_run(
 
     journal._open = traced_open  # type: ignore[method-assign]
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", on_execute)
-    # The embedded file's booking stream bypasses SQLAlchemy (`Ledger._sqlite_pages`):
-    # its statements come from a sqlite3 trace callback (values inlined) instead.
+    # The embedded file is read without SQLAlchemy (plain sqlite3): its statements come
+    # from a sqlite3 trace callback (values inlined); the event sees external databases.
     from engine.ledger import Ledger
 
     plain_init = Ledger.__init__
@@ -803,7 +803,7 @@ def explain_markdown(
         "export --commit`) and `run_config` (= `buchex run`, delivering to a local FTP "
         "server; it also checks the delivered bookings of the look-back window for changes), "
         "with every statement recorded: SQLAlchemy's `before_cursor_execute` event for the "
-        "ledger (a sqlite3 trace callback for its booking stream, which bypasses "
+        "ledger (a sqlite3 trace callback for the embedded file, which is read without "
         "SQLAlchemy), a sqlite3 trace callback for the journal. Each distinct SELECT on "
         "`bookings` (with its parameters) and each SELECT of the journal then ran with "
         "`EXPLAIN QUERY PLAN`; the ledger's statements also on PostgreSQL with "

@@ -307,9 +307,13 @@ class Journal:
             try:
                 try:
                     conn.execute("PRAGMA journal_mode = WAL")
-                    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-                    version = conn.execute("PRAGMA user_version").fetchone()[0]
-                    tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                    # One statement, one snapshot: read one by one, a journal another
+                    # process creates in between looked foreign (tables, but no id yet).
+                    app_id, version, tables = conn.execute(
+                        "SELECT (SELECT application_id FROM pragma_application_id), "
+                        "(SELECT user_version FROM pragma_user_version), "
+                        "(SELECT count(*) FROM sqlite_master)"
+                    ).fetchone()
                 except sqlite3.DatabaseError as exc:
                     raise self._error(exc) from None
                 if tables and app_id != APPLICATION_ID:

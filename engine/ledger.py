@@ -26,22 +26,27 @@ import contextlib
 import math
 import re
 import sqlite3
+from collections import namedtuple
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import cache
 from pathlib import Path
-from typing import Any, Final, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 from urllib.parse import quote
 
 import filelock
-import sqlalchemy as sa
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
-from sqlalchemy.pool import NullPool
-from sqlalchemy.types import NullType
 
 from engine.errors import LedgerError
 from engine.paths import DataDir, private_umask
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.exc import SQLAlchemyError
+
+# SQLAlchemy is imported only for a database URL other than the embedded file (it takes
+# ~0.12 s to load): the embedded `ledger.sqlite` is read with stdlib sqlite3 and plain SQL.
 
 SCHEMA_VERSION: Final = 1
 
@@ -169,16 +174,31 @@ CONTRACT: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
-def _table(name: str) -> sa.TableClause:
-    return sa.table(name, *(sa.column(c) for c in CONTRACT[name]))
+class _Tables(NamedTuple):
+    """The contract's tables as SQLAlchemy constructs (external databases only)."""
+
+    clients: sa.TableClause
+    branches: sa.TableClause
+    document_types: sa.TableClause
+    payment_methods: sa.TableClause
+    partners: sa.TableClause
+    bookings: sa.TableClause
 
 
-CLIENTS: Final = _table("clients")
-BRANCHES: Final = _table("branches")
-DOCUMENT_TYPES: Final = _table("document_types")
-PAYMENT_METHODS: Final = _table("payment_methods")
-PARTNERS: Final = _table("partners")
-BOOKINGS: Final = _table("bookings")
+@cache
+def _tables() -> _Tables:
+    import sqlalchemy as sa
+
+    def table(name: str) -> sa.TableClause:
+        return sa.table(name, *(sa.column(c) for c in CONTRACT[name]))
+
+    return _Tables(*(table(name) for name in _Tables._fields))
+
+
+#: Row types of the embedded file's master data (attribute access like SQLAlchemy rows).
+_ROW_TYPES: Final[dict[str, Any]] = {
+    name: namedtuple(f"{name}_row", CONTRACT[name]) for name in CONTRACT
+}
 
 PAGE_SIZE: Final = 5000
 #: Page size of the embedded file's booking stream (`Ledger._sqlite_pages`): 2,000 rows read
@@ -191,12 +211,26 @@ _new_tuple: Final = tuple.__new__
 #: The bookings columns as the embedded file's fast path reads them: the text fields
 #: (ids too) CAST to TEXT in SQL, which is what `str()` makes of SQLite's values, so a
 #: row needs no conversion in Python but its date.
-_EMBEDDED_COLUMNS: Final = tuple(
-    sa.cast(BOOKINGS.c[name], sa.Text).label(name)
-    if name not in ("journal_no", "document_date", "amount_cents")
-    else BOOKINGS.c[name]
+_EMBEDDED_SELECT: Final = ", ".join(
+    f"bookings.{name}"
+    if name in ("journal_no", "document_date", "amount_cents")
+    else f"CAST(bookings.{name} AS TEXT) AS {name}"
     for name in BOOKING_COLUMNS
 )
+
+
+def _columns(name: str) -> str:
+    return ", ".join(f"{name}.{c}" for c in CONTRACT[name])
+
+
+def _pragma_columns(table: str) -> str:
+    quoted = table.replace('"', '""')
+    return f'PRAGMA table_info("{quoted}")'
+
+
+def _marks(values: Sequence[Any]) -> str:
+    """`IN` for the embedded file's SQL: placeholders, or false for no values."""
+    return f"IN ({', '.join('?' * len(values))})" if values else "IN (NULL) AND 1 != 1"
 
 
 @dataclass(frozen=True)
@@ -354,6 +388,21 @@ def missing_ledger_message(path: Path) -> str:
         "Mit »buchex ledger demo« eine Demo-Buchhaltung anlegen; "
         "»buchex ledger import DATEI« ergänzt danach eigene Buchungen."
     )
+
+
+def _plain_sqlite_file(url: str) -> Path | None:
+    """The file of a plain `sqlite:///file` URL, read without SQLAlchemy; None for anything
+    else (other databases, memory, URI-style, query or escaped characters: SQLAlchemy's
+    own parsing decides those)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return None
+    database = url[len(prefix) :]
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    if any(ch in database for ch in "?%#@"):
+        return None
+    return Path(database)
 
 
 def _embedded_sqlite_path(url: sa.URL) -> Path | None:
@@ -589,6 +638,9 @@ def _truthy(value: Any) -> bool:
 
 
 def _untyped(value: Any) -> sa.BindParameter[Any]:
+    import sqlalchemy as sa
+    from sqlalchemy.types import NullType
+
     """A bound value (a list: for IN) without a declared type, like the contract's columns.
 
     The database then compares it as its column's type. Typed, psycopg sends a str as
@@ -599,6 +651,8 @@ def _untyped(value: Any) -> sa.BindParameter[Any]:
 
 
 def _reason(exc: SQLAlchemyError) -> str:
+    from sqlalchemy.exc import DBAPIError
+
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         return str(exc.orig)
     return str(exc).splitlines()[0]
@@ -608,6 +662,27 @@ class Ledger:
     """Read access to the ledger behind a SQLAlchemy URL."""
 
     def __init__(self, url: str) -> None:
+        self._checked = False
+        self._client_keys: dict[str, Any] = {}
+        self._branch_keys: dict[str, Any] = {}
+        self._duplicates_seen: dict[
+            tuple[str, int, int | None], tuple[Problems | None, frozenset[int]]
+        ] = {}
+        #: the embedded file's stdlib connection: plain SQL, no SQLAlchemy at all
+        self._sqlite: Callable[[], sqlite3.Connection] | None = None
+        self._rowid_key: bool | None = None  # `_rowid_journal_numbers`, once known
+        #: SQLAlchemy's engine, for any other database URL
+        self.engine: sa.Engine | None = None
+        self.path = _plain_sqlite_file(url)
+        if self.path is not None:
+            self.url: Any = url
+            self.display = str(self.path)
+            self._open_embedded(self.path)
+            return
+        import sqlalchemy as sa
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+        from sqlalchemy.pool import NullPool
+
         try:
             parsed = sa.make_url(url)
         except ArgumentError as exc:
@@ -615,36 +690,29 @@ class Ledger:
             raise LedgerError("Ungültige Datenbank-URL") from exc
         self.url = parsed
         self.display = parsed.render_as_string(hide_password=True)
-        self._checked = False
-        self._client_keys: dict[str, Any] = {}
-        self._branch_keys: dict[str, Any] = {}
-        self._duplicates_seen: dict[
-            tuple[str, int, int | None], tuple[Problems | None, frozenset[int]]
-        ] = {}
         self.path = _embedded_sqlite_path(parsed)
-        #: the embedded file's stdlib connection (no SQLAlchemy) for the booking stream
-        self._sqlite: Callable[[], sqlite3.Connection] | None = None
-        self._rowid_key: bool | None = None  # `_rowid_journal_numbers`, once known
         try:
             if self.path is not None:
-                if not self.path.is_file():
-                    raise LedgerError(missing_ledger_message(self.path))
                 self.display = str(self.path)
-                uri = f"file:{quote(str(self.path.absolute()))}?mode=rw"
-
-                # mode=rw: a file deleted meanwhile is an error, not a new empty ledger.
-                # The timeout rides out a writer's commit (import) instead of failing.
-                def connect() -> sqlite3.Connection:
-                    return sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
-
-                self._sqlite = connect
-                self.engine = sa.create_engine("sqlite://", creator=connect, poolclass=NullPool)
+                self._open_embedded(self.path)
             elif parsed.get_backend_name() == "sqlite":
                 self.engine = sa.create_engine(parsed, poolclass=NullPool)
             else:
                 self.engine = sa.create_engine(parsed, pool_pre_ping=True, pool_recycle=300)
         except (ArgumentError, NoSuchModuleError, ImportError) as exc:
             raise LedgerError(f"Datenbank-URL nicht verwendbar: {self.display} ({exc})") from exc
+
+    def _open_embedded(self, path: Path) -> None:
+        if not path.is_file():
+            raise LedgerError(missing_ledger_message(path))
+        uri = f"file:{quote(str(path.absolute()))}?mode=rw"
+
+        # mode=rw: a file deleted meanwhile is an error, not a new empty ledger.
+        # The timeout rides out a writer's commit (import) instead of failing.
+        def connect() -> sqlite3.Connection:
+            return sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+
+        self._sqlite = connect
 
     @classmethod
     def open(cls, data_dir: DataDir, url: str | None = None) -> Ledger:
@@ -662,12 +730,16 @@ class Ledger:
         self.close()
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self.engine is not None:
+            self.engine.dispose()
 
     # -- plumbing
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sa.Connection]:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        assert self.engine is not None
         try:
             with self.engine.connect() as conn:
                 yield conn
@@ -676,34 +748,80 @@ class Ledger:
                 f"Buchhaltungsdatenbank nicht lesbar: {self.display} ({_reason(exc)})"
             ) from exc
 
-    def check(self) -> None:
-        """Raise LedgerError unless every contract table or view with its columns exists."""
-        if self._checked:
-            return
+    @contextlib.contextmanager
+    def _embedded(self) -> Iterator[sqlite3.Connection]:
+        """A connection to the embedded file (closed after use), errors as LedgerError."""
+        assert self._sqlite is not None
+        try:
+            conn = self._sqlite()
+            try:
+                yield conn
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise LedgerError(
+                f"Buchhaltungsdatenbank nicht lesbar: {self.display} ({exc})"
+            ) from exc
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """All rows of one statement on the embedded file."""
+        with self._embedded() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def _contract_columns(self) -> dict[str, set[str]]:
+        """The contract's tables and views present (lower-case name) with their columns."""
+        if self._sqlite is not None:
+            with self._embedded() as conn:
+                names = [
+                    str(r[0])
+                    for r in conn.execute(
+                        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+                        " AND name NOT LIKE 'sqlite~_%' ESCAPE '~' ORDER BY name"
+                    )
+                ]
+                present = {n.lower(): n for n in names}
+                return {
+                    name: {str(r[1]).lower() for r in conn.execute(_pragma_columns(present[name]))}
+                    for name in CONTRACT
+                    if name in present
+                }
+        import sqlalchemy as sa
+
         with self._connect() as conn:
             insp = sa.inspect(conn)
             names = [*insp.get_table_names(), *insp.get_view_names()]
             with contextlib.suppress(NotImplementedError):  # SQLite, MySQL have none
                 names += insp.get_materialized_view_names()  # PostgreSQL, Oracle
             present = {n.lower(): n for n in names}
-            absent = [name for name in CONTRACT if name not in present]
-            if absent:
+            return {
+                name: {str(c["name"]).lower() for c in insp.get_columns(present[name])}
+                for name in CONTRACT
+                if name in present
+            }
+
+    def check(self) -> None:
+        """Raise LedgerError unless every contract table or view with its columns exists."""
+        if self._checked:
+            return
+        present = self._contract_columns()
+        absent = [name for name in CONTRACT if name not in present]
+        if absent:
+            what = (
+                f"Tabelle {absent[0]} fehlt"
+                if len(absent) == 1
+                else (f"Tabellen {', '.join(absent)} fehlen")
+            )
+            raise LedgerError(f"{what}: {self.display}")
+        for name, columns in CONTRACT.items():
+            have = present[name]
+            missing = [c for c in columns if c not in have]
+            if missing:
                 what = (
-                    f"Tabelle {absent[0]} fehlt"
-                    if len(absent) == 1
-                    else (f"Tabellen {', '.join(absent)} fehlen")
+                    f"Spalte {missing[0]} fehlt"
+                    if len(missing) == 1
+                    else (f"Spalten {', '.join(missing)} fehlen")
                 )
-                raise LedgerError(f"{what}: {self.display}")
-            for name, columns in CONTRACT.items():
-                have = {str(c["name"]).lower() for c in insp.get_columns(present[name])}
-                missing = [c for c in columns if c not in have]
-                if missing:
-                    what = (
-                        f"Spalte {missing[0]} fehlt"
-                        if len(missing) == 1
-                        else (f"Spalten {', '.join(missing)} fehlen")
-                    )
-                    raise LedgerError(f"{what} in Tabelle {name}: {self.display}")
+                raise LedgerError(f"{what} in Tabelle {name}: {self.display}")
         self._checked = True
 
     def _client_key(self, client_id: str) -> Any:
@@ -726,12 +844,36 @@ class Ledger:
 
     def catalog(self) -> Catalog:
         self.check()
-        c, b, d, p = CLIENTS.c, BRANCHES.c, DOCUMENT_TYPES.c, PAYMENT_METHODS.c
-        with self._connect() as conn:
-            client_rows = conn.execute(sa.select(CLIENTS).order_by(c.id)).all()
-            branch_rows = conn.execute(sa.select(BRANCHES).order_by(b.id)).all()
-            type_rows = conn.execute(sa.select(DOCUMENT_TYPES).order_by(d.code)).all()
-            method_rows = conn.execute(sa.select(PAYMENT_METHODS).order_by(p.code)).all()
+        client_rows: Sequence[Any]
+        branch_rows: Sequence[Any]
+        type_rows: Sequence[Any]
+        method_rows: Sequence[Any]
+        if self._sqlite is not None:
+            with self._embedded() as db:
+                client_rows, branch_rows, type_rows, method_rows = (
+                    [
+                        _ROW_TYPES[name]._make(r)
+                        for r in db.execute(
+                            f"SELECT {_columns(name)} FROM {name} ORDER BY {name}.{key}"
+                        )
+                    ]
+                    for name, key in (
+                        ("clients", "id"),
+                        ("branches", "id"),
+                        ("document_types", "code"),
+                        ("payment_methods", "code"),
+                    )
+                )
+        else:
+            import sqlalchemy as sa
+
+            t = _tables()
+            c, b, d, p = t.clients.c, t.branches.c, t.document_types.c, t.payment_methods.c
+            with self._connect() as conn:
+                client_rows = conn.execute(sa.select(t.clients).order_by(c.id)).all()
+                branch_rows = conn.execute(sa.select(t.branches).order_by(b.id)).all()
+                type_rows = conn.execute(sa.select(t.document_types).order_by(d.code)).all()
+                method_rows = conn.execute(sa.select(t.payment_methods).order_by(p.code)).all()
         clients: dict[str, Client] = {}
         for r in client_rows:
             key = str(r.id)
@@ -783,50 +925,87 @@ class Ledger:
     ) -> list[Partner]:
         """Partners of one client, optionally only the given accounts and/or kind."""
         self.check()
-        col = PARTNERS.c
-        base = sa.select(PARTNERS).where(col.client_id == self._client_key(client_id))
-        if kind is not None:
-            base = base.where(col.kind == _untyped(kind))
-        if accounts is None:
-            stmts = [base]
-        else:
-            # Chunks: some databases cap the number of bound parameters per statement.
-            wanted = sorted({str(a) for a in accounts})
-            stmts = [
-                base.where(col.account.in_(_untyped(wanted[i : i + 500])))
-                for i in range(0, len(wanted), 500)
-            ]
         result: list[Partner] = []
-        with self._connect() as conn:
-            for stmt in stmts:
-                result.extend(
-                    Partner(
-                        client_id=str(r.client_id),
-                        account=str(r.account),
-                        kind=str(r.kind),
-                        name="" if r.name is None else str(r.name),
-                        street=_str_or_none(r.street),
-                        postcode=_str_or_none(r.postcode),
-                        city=_str_or_none(r.city),
-                        country=_str_or_none(r.country),
-                        vat_id=_str_or_none(r.vat_id),
-                        email=_str_or_none(r.email),
-                    )
-                    for r in conn.execute(stmt)
+        for r in self._partner_rows(client_id, accounts, kind):
+            result.append(
+                Partner(
+                    client_id=str(r.client_id),
+                    account=str(r.account),
+                    kind=str(r.kind),
+                    name="" if r.name is None else str(r.name),
+                    street=_str_or_none(r.street),
+                    postcode=_str_or_none(r.postcode),
+                    city=_str_or_none(r.city),
+                    country=_str_or_none(r.country),
+                    vat_id=_str_or_none(r.vat_id),
+                    email=_str_or_none(r.email),
                 )
+            )
         result.sort(key=lambda p: (len(p.account), p.account))
         return result
+
+    def _partner_rows(
+        self, client_id: str, accounts: Iterable[str] | None, kind: str | None
+    ) -> list[Any]:
+        key = self._client_key(client_id)
+        # Chunks: some databases cap the number of bound parameters per statement.
+        wanted = None if accounts is None else sorted({str(a) for a in accounts})
+        chunks = (
+            [None] if wanted is None else [wanted[i : i + 500] for i in range(0, len(wanted), 500)]
+        )
+        rows: list[Any] = []
+        if self._sqlite is not None:
+            base = f"SELECT {_columns('partners')} FROM partners WHERE partners.client_id = ?"
+            params: list[Any] = [key]
+            if kind is not None:
+                base += " AND partners.kind = ?"
+                params.append(kind)
+            row_type = _ROW_TYPES["partners"]
+            with self._embedded() as db:
+                for chunk in chunks:
+                    sql, args = base, params
+                    if chunk is not None:
+                        sql = f"{base} AND partners.account {_marks(chunk)}"
+                        args = [*params, *chunk]
+                    rows.extend(row_type._make(r) for r in db.execute(sql, args))
+            return rows
+        import sqlalchemy as sa
+
+        partners = _tables().partners
+        col = partners.c
+        stmt = sa.select(partners).where(col.client_id == key)
+        if kind is not None:
+            stmt = stmt.where(col.kind == _untyped(kind))
+        stmts = [
+            stmt if chunk is None else stmt.where(col.account.in_(_untyped(chunk)))
+            for chunk in chunks
+        ]
+        with self._connect() as conn:
+            for one in stmts:
+                rows.extend(conn.execute(one))
+        return rows
 
     # -- bookings
 
     def max_journal_no(self, client_id: str | None = None) -> int:
         """Highest journal number (of one client, or overall); 0 for none."""
         self.check()
-        stmt = sa.select(sa.func.max(BOOKINGS.c.journal_no))
-        if client_id is not None:
-            stmt = stmt.where(BOOKINGS.c.client_id == self._client_key(client_id))
-        with self._connect() as conn:
-            value = conn.execute(stmt).scalar()
+        if self._sqlite is not None:
+            sql = "SELECT max(bookings.journal_no) FROM bookings"
+            params: list[Any] = []
+            if client_id is not None:
+                sql += " WHERE bookings.client_id = ?"
+                params.append(self._client_key(client_id))
+            value = self._query(sql, params)[0][0]
+        else:
+            import sqlalchemy as sa
+
+            bookings = _tables().bookings
+            stmt = sa.select(sa.func.max(bookings.c.journal_no))
+            if client_id is not None:
+                stmt = stmt.where(bookings.c.client_id == self._client_key(client_id))
+            with self._connect() as conn:
+                value = conn.execute(stmt).scalar()
         if value is None:
             return 0
         number = whole_number(value)
@@ -865,29 +1044,40 @@ class Ledger:
         whole range, whatever the filters (they would break the export journal).
         """
         embedded = self._sqlite is not None
-        stmt = self._selection(
-            sa.select(*_EMBEDDED_COLUMNS) if embedded else sa.select(BOOKINGS),
-            client_id,
-            up_to_journal_no=up_to_journal_no,
-            branch_id=branch_id,
-            document_types=document_types,
-            payment_methods=payment_methods,
-        )
-        col = BOOKINGS.c
-        if only is not None:
-            stmt = stmt.where(col.journal_no.in_(sorted(only)))
+        filters: dict[str, Any] = {
+            "up_to_journal_no": up_to_journal_no,
+            "branch_id": branch_id,
+            "document_types": document_types,
+            "payment_methods": payment_methods,
+        }
+        pages: Iterator[Sequence[Any]]
         if embedded:  # smaller pages: the rows of one stay in the CPU caches (measured)
             page_size = min(page_size, EMBEDDED_PAGE_SIZE)
-        stmt = stmt.order_by(col.journal_no).limit(page_size)
+            where, params = self._sqlite_selection(client_id, **filters)
+            if only is not None:
+                numbers = sorted(only)
+                where.append(f"bookings.journal_no {_marks(numbers)}")
+                params.extend(numbers)
+            sql = (
+                f"SELECT {_EMBEDDED_SELECT} FROM bookings WHERE {' AND '.join(where)}"
+                f" AND bookings.journal_no > ? ORDER BY bookings.journal_no LIMIT {int(page_size)}"
+            )
+        else:
+            import sqlalchemy as sa
+
+            stmt = self._selection(sa.select(_tables().bookings), client_id, **filters)
+            col = _tables().bookings.c
+            if only is not None:
+                stmt = stmt.where(col.journal_no.in_(sorted(only)))
+            stmt = stmt.order_by(col.journal_no).limit(page_size)
         duplicates = self._duplicates(client_id, after_journal_no, up_to_journal_no, problems)
         # Keyset pages (`journal_no > last`) would lose the second of two rows with one
         # number at a page boundary; `_duplicates` has found every such number over the
         # whole range beforehand, so none of them is delivered and all are named.
-        pages = (
-            self._sqlite_pages(stmt, after_journal_no, page_size)
-            if embedded
-            else self._pages(stmt, after_journal_no, page_size)
-        )
+        if embedded:
+            pages = self._sqlite_pages(sql, params, after_journal_no, page_size)
+        else:
+            pages = self._pages(stmt, after_journal_no, page_size)
         previous: int | None = None
         days: dict[Any, date] = {}  # document_date as read -> date: few distinct values
         for rows in pages:
@@ -949,7 +1139,7 @@ class Ledger:
     def _pages(self, stmt: sa.Select[Any], after: Any, page_size: int) -> Iterator[Sequence[Any]]:
         """Keyset pages of `stmt` (ordered by journal_no, limited to `page_size`) after
         `after`, each its own short read through SQLAlchemy."""
-        col = BOOKINGS.c
+        col = _tables().bookings.c
         last = after
         while True:
             with self._connect() as conn:
@@ -960,21 +1150,15 @@ class Ledger:
             last = rows[-1][0]
 
     def _sqlite_pages(
-        self, stmt: sa.Select[Any], after: Any, page_size: int
+        self, sql: str, params: Sequence[Any], after: Any, page_size: int
     ) -> Iterator[list[tuple[Any, ...]]]:
-        """`_pages` for the embedded file: the statement compiled once, each page one
-        `fetchall` of a stdlib cursor (plain tuples: no SQLAlchemy row or result per
-        page). One connection for the stream; no read transaction stays open between
+        """`_pages` for the embedded file: `sql` ends in `journal_no > ?` (the last
+        parameter) and its LIMIT; each page one `fetchall` of a stdlib cursor (plain
+        tuples). One connection for the stream; no read transaction stays open between
         pages (the statement is done when `fetchall` returns)."""
         assert self._sqlite is not None
-        page = stmt.where(BOOKINGS.c.journal_no > sa.bindparam("page_after", after))
-        compiled = page.compile(
-            dialect=self.engine.dialect, compile_kwargs={"render_postcompile": True}
-        )
-        names = list(compiled.positiontup or ())
-        params = [compiled.params[name] for name in names]
-        at = names.index("page_after")
-        sql = str(compiled)
+        params = [*params, after]
+        at = len(params) - 1
         try:
             conn = self._sqlite()
             try:
@@ -1037,18 +1221,33 @@ class Ledger:
         known = self._duplicates_seen.get(key)
         if known is not None and known[0] is problems:
             return known[1]
-        col = BOOKINGS.c
-        stmt = (
-            sa.select(col.journal_no)
-            .where(col.client_id == self._client_key(client_id), col.journal_no > after_journal_no)
-            .group_by(col.journal_no)
-            .having(sa.func.count() > 1)
-            .order_by(col.journal_no)
-        )
-        if up_to_journal_no is not None:
-            stmt = stmt.where(col.journal_no <= up_to_journal_no)
-        with self._connect() as conn:
-            found = [whole_number(n) for n in conn.execute(stmt).scalars()]
+        if self._sqlite is not None:
+            sql = "SELECT bookings.journal_no FROM bookings WHERE bookings.client_id = ?"
+            sql += " AND bookings.journal_no > ?"
+            params: list[Any] = [self._client_key(client_id), after_journal_no]
+            if up_to_journal_no is not None:
+                sql += " AND bookings.journal_no <= ?"
+                params.append(up_to_journal_no)
+            sql += " GROUP BY bookings.journal_no HAVING count(*) > 1 ORDER BY bookings.journal_no"
+            found = [whole_number(r[0]) for r in self._query(sql, params)]
+        else:
+            import sqlalchemy as sa
+
+            col = _tables().bookings.c
+            stmt = (
+                sa.select(col.journal_no)
+                .where(
+                    col.client_id == self._client_key(client_id),
+                    col.journal_no > after_journal_no,
+                )
+                .group_by(col.journal_no)
+                .having(sa.func.count() > 1)
+                .order_by(col.journal_no)
+            )
+            if up_to_journal_no is not None:
+                stmt = stmt.where(col.journal_no <= up_to_journal_no)
+            with self._connect() as conn:
+                found = [whole_number(n) for n in conn.execute(stmt).scalars()]
         numbers = frozenset(n for n in found if n is not None)
         self._duplicates_seen[key] = (problems, numbers)
         if problems is not None:
@@ -1067,8 +1266,10 @@ class Ledger:
         payment_methods: Collection[str] | None = None,
     ) -> sa.Select[Any]:
         """`stmt` narrowed to one client's bookings that match a config's filters."""
+        import sqlalchemy as sa
+
         self.check()
-        col = BOOKINGS.c
+        col = _tables().bookings.c
         stmt = stmt.where(col.client_id == self._client_key(client_id))
         if up_to_journal_no is not None:
             stmt = stmt.where(col.journal_no <= up_to_journal_no)
@@ -1085,6 +1286,37 @@ class Ledger:
             )
         return stmt
 
+    def _sqlite_selection(
+        self,
+        client_id: str,
+        *,
+        up_to_journal_no: int | None = None,
+        branch_id: str | None = None,
+        document_types: Collection[str] | None = None,
+        payment_methods: Collection[str] | None = None,
+    ) -> tuple[list[str], list[Any]]:
+        """`_selection` for the embedded file: the WHERE conditions and their parameters."""
+        self.check()
+        where = ["bookings.client_id = ?"]
+        params: list[Any] = [self._client_key(client_id)]
+        if up_to_journal_no is not None:
+            where.append("bookings.journal_no <= ?")
+            params.append(up_to_journal_no)
+        if branch_id is not None:
+            where.append("bookings.branch_id = ?")
+            params.append(self._branch_key(branch_id))
+        if document_types is not None:
+            codes = sorted(document_types)
+            where.append(f"bookings.document_type {_marks(codes)}")
+            params.extend(codes)
+        if payment_methods is not None:
+            methods = sorted(payment_methods)
+            where.append(
+                f"(bookings.payment_method IS NULL OR bookings.payment_method {_marks(methods)})"
+            )
+            params.extend(methods)
+        return where, params
+
     def journal_numbers(
         self,
         client_id: str,
@@ -1098,15 +1330,24 @@ class Ledger:
     ) -> Iterator[int]:
         """Only the journal numbers of the bookings `bookings()` would yield, ascending:
         the look-back compares them with the export journal without reading whole rows."""
-        col = BOOKINGS.c
-        stmt = self._selection(
-            sa.select(col.journal_no),
-            client_id,
-            up_to_journal_no=up_to_journal_no,
-            branch_id=branch_id,
-            document_types=document_types,
-            payment_methods=payment_methods,
-        )
+        filters: dict[str, Any] = {
+            "up_to_journal_no": up_to_journal_no,
+            "branch_id": branch_id,
+            "document_types": document_types,
+            "payment_methods": payment_methods,
+        }
+        if self._sqlite is not None:
+            where, params = self._sqlite_selection(client_id, **filters)
+            sql = (
+                f"SELECT bookings.journal_no FROM bookings WHERE {' AND '.join(where)}"
+                f" AND bookings.journal_no > ? ORDER BY bookings.journal_no LIMIT {int(page_size)}"
+            )
+            yield from self._sqlite_numbers(sql, params, after_journal_no, page_size)
+            return
+        import sqlalchemy as sa
+
+        col = _tables().bookings.c
+        stmt = self._selection(sa.select(col.journal_no), client_id, **filters)
         stmt = stmt.order_by(col.journal_no).limit(page_size)
         last = after_journal_no
         while True:
@@ -1147,14 +1388,23 @@ class Ledger:
         "Lückenanalyse"): the count and the first `limit` gaps as (first, last). One
         aggregate reads the range's index; only a range with gaps is read number by number."""
         self.check()
-        col = BOOKINGS.c
-        rng = sa.and_(col.journal_no > above, col.journal_no <= up_to)
-        with self._connect() as conn:
-            count, low, high = conn.execute(
-                sa.select(
-                    sa.func.count(), sa.func.min(col.journal_no), sa.func.max(col.journal_no)
-                ).where(rng)
-            ).one()
+        if self._sqlite is not None:
+            count, low, high = self._query(
+                "SELECT count(*), min(bookings.journal_no), max(bookings.journal_no)"
+                " FROM bookings WHERE bookings.journal_no > ? AND bookings.journal_no <= ?",
+                (above, up_to),
+            )[0]
+        else:
+            import sqlalchemy as sa
+
+            col = _tables().bookings.c
+            rng = sa.and_(col.journal_no > above, col.journal_no <= up_to)
+            with self._connect() as conn:
+                count, low, high = conn.execute(
+                    sa.select(
+                        sa.func.count(), sa.func.min(col.journal_no), sa.func.max(col.journal_no)
+                    ).where(rng)
+                ).one()
         if not count:
             return 0, []
         low, high = whole_number(low), whole_number(high)
@@ -1174,8 +1424,27 @@ class Ledger:
             expected = max(expected, number + 1)
         return total, gaps
 
+    def _sqlite_numbers(
+        self, sql: str, params: Sequence[Any], after: int, page_size: int
+    ) -> Iterator[int]:
+        """Journal numbers of `sql` (ending in `journal_no > ?` and its LIMIT), in pages."""
+        for rows in self._sqlite_pages(sql, params, after, page_size):
+            # A number that is none is skipped here: the bookings stream reports it.
+            yield from (n for n in (whole_number(r[0]) for r in rows) if n is not None)
+
     def _all_numbers(self, above: int, up_to: int, page_size: int = 50_000) -> Iterator[int]:
-        col = BOOKINGS.c
+        if self._sqlite is not None:
+            yield from self._sqlite_numbers(
+                "SELECT bookings.journal_no FROM bookings WHERE bookings.journal_no <= ?"
+                f" AND bookings.journal_no > ? ORDER BY bookings.journal_no LIMIT {int(page_size)}",
+                [up_to],
+                above,
+                page_size,
+            )
+            return
+        import sqlalchemy as sa
+
+        col = _tables().bookings.c
         stmt = (
             sa.select(col.journal_no)
             .where(col.journal_no <= up_to)
@@ -1197,23 +1466,49 @@ class Ledger:
     def stats(self) -> list[ClientStats]:
         """Per client: bookings, S and H sums, journal range, date range, partner counts."""
         catalog = self.catalog()
-        b, p = BOOKINGS.c, PARTNERS.c
-        debit = sa.func.sum(sa.case((b.debit_credit == _untyped("S"), b.amount_cents), else_=0))
-        credit = sa.func.sum(sa.case((b.debit_credit == _untyped("H"), b.amount_cents), else_=0))
-        booking_stmt = sa.select(
-            b.client_id,
-            sa.func.count(),
-            debit,
-            credit,
-            sa.func.min(b.journal_no),
-            sa.func.max(b.journal_no),
-            sa.func.min(b.document_date),
-            sa.func.max(b.document_date),
-        ).group_by(b.client_id)
-        partner_stmt = sa.select(p.client_id, p.kind, sa.func.count()).group_by(p.client_id, p.kind)
-        with self._connect() as conn:
-            booking_rows = conn.execute(booking_stmt).all()
-            partner_rows = conn.execute(partner_stmt).all()
+        booking_rows: Sequence[Any]
+        partner_rows: Sequence[Any]
+        if self._sqlite is not None:
+            with self._embedded() as db:
+                booking_rows = db.execute(
+                    "SELECT bookings.client_id, count(*),"
+                    " sum(CASE WHEN (bookings.debit_credit = ?) THEN bookings.amount_cents"
+                    " ELSE 0 END),"
+                    " sum(CASE WHEN (bookings.debit_credit = ?) THEN bookings.amount_cents"
+                    " ELSE 0 END),"
+                    " min(bookings.journal_no), max(bookings.journal_no),"
+                    " min(bookings.document_date), max(bookings.document_date)"
+                    " FROM bookings GROUP BY bookings.client_id",
+                    ("S", "H"),
+                ).fetchall()
+                partner_rows = db.execute(
+                    "SELECT partners.client_id, partners.kind, count(*) FROM partners"
+                    " GROUP BY partners.client_id, partners.kind"
+                ).fetchall()
+        else:
+            import sqlalchemy as sa
+
+            b, p = _tables().bookings.c, _tables().partners.c
+            debit = sa.func.sum(sa.case((b.debit_credit == _untyped("S"), b.amount_cents), else_=0))
+            credit = sa.func.sum(
+                sa.case((b.debit_credit == _untyped("H"), b.amount_cents), else_=0)
+            )
+            booking_stmt = sa.select(
+                b.client_id,
+                sa.func.count(),
+                debit,
+                credit,
+                sa.func.min(b.journal_no),
+                sa.func.max(b.journal_no),
+                sa.func.min(b.document_date),
+                sa.func.max(b.document_date),
+            ).group_by(b.client_id)
+            partner_stmt = sa.select(p.client_id, p.kind, sa.func.count()).group_by(
+                p.client_id, p.kind
+            )
+            with self._connect() as conn:
+                booking_rows = conn.execute(booking_stmt).all()
+                partner_rows = conn.execute(partner_stmt).all()
         per_client = {str(r[0]): r for r in booking_rows}
         debtors: dict[str, int] = {}
         creditors: dict[str, int] = {}
