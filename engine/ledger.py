@@ -595,6 +595,12 @@ def checked_booking(row: Sequence[Any], problems: Problems | None) -> Booking | 
             problems.refuse(journal_no, BOOKING_LABELS[name], message)
         return None
     assert journal_no is not None and day is not None and cents is not None
+    return typed_booking(row, journal_no, day, cents)
+
+
+def typed_booking(row: Sequence[Any], journal_no: int, day: date, cents: int) -> Booking:
+    """A row whose numbers and date are checked: the text columns as str (optional ones
+    may be None)."""
     return Booking(
         journal_no,
         str(row[1]),
@@ -1096,23 +1102,7 @@ class Ledger:
                         if embedded:  # the text columns are CAST in SQL: the row as it is
                             booking: Booking | None = _new_tuple(Booking, (*r[:5], day, *r[6:]))
                         else:
-                            booking = Booking(
-                                jn,
-                                str(r[1]),
-                                str(r[2]),
-                                str(r[3]),
-                                str(r[4]),
-                                day,
-                                cents,
-                                str(r[7]),
-                                str(r[8]),
-                                str(r[9]),
-                                _str_or_none(r[10]),
-                                _str_or_none(r[11]),
-                                _str_or_none(r[12]),
-                                _str_or_none(r[13]),
-                                _str_or_none(r[14]),
-                            )
+                            booking = typed_booking(r, jn, day, cents)
                     except (ValueError, TypeError, OverflowError):
                         booking = checked_booking(r, problems)
                 else:
