@@ -2,6 +2,9 @@
 
 - `Clock` is the one protocol every part of buchex reads "now" from (`now()` → an aware
   instant). `SystemClock` is the production clock; `ManualClock` stands still for tests.
+  A clock that is set from outside (a test's file clock) may also be a `SteppingClock`:
+  its `wait` returns as soon as it was set, so the daemon sleeping until the next due
+  time notices at once that the time jumped (the system clock needs no such thing).
   Code that takes the time as a plain function (`run_config(..., clock=...)`) types it
   `Now` and defaults to `now_local`, the system clock's `now`.
 - `resolve_tz` / `system_tz`: the configured IANA zone, or the system's own, without
@@ -17,9 +20,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.fields import WINDOW_END, WINDOW_START
@@ -31,6 +35,7 @@ __all__ = [
     "Clock",
     "ManualClock",
     "Now",
+    "SteppingClock",
     "SystemClock",
     "TimeZoneError",
     "inside_window",
@@ -49,6 +54,16 @@ __all__ = [
 class Clock(Protocol):
     def now(self) -> dt.datetime:
         """The current instant, timezone-aware."""
+        ...
+
+
+@runtime_checkable
+class SteppingClock(Clock, Protocol):
+    """A clock whose time is set from outside rather than passing by itself."""
+
+    def wait(self, stop: threading.Event, seconds: float) -> bool:
+        """Like `stop.wait(seconds)`, but also returns (False) as soon as the time was set;
+        True when `stop` is set."""
         ...
 
 

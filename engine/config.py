@@ -519,6 +519,23 @@ class ExportConfig:
             ),
         ),
     )
+    document_images: bool = field(
+        default=False,
+        metadata=spec(
+            "Belegbilder exportieren",
+            DETAILS,
+            "bool",
+            p_bool,
+            applies_when=only_if("format", "datev"),
+            help="Belege aus der Tabelle documents, mit den Buchungen verknüpft (DATEV)",
+            explanation=(
+                "Liefert mit jedem Lauf die Belegbilder der exportierten Buchungen mit: ein "
+                "ZIP-Paket mit document.xml für die DATEV XML-Schnittstelle online; jede "
+                "Buchung verweist im Feld Beleglink auf ihr Belegbild. Nur mit dem "
+                "DATEV-Format."
+            ),
+        ),
+    )
     time: str | None = field(
         default=None,
         metadata=spec(

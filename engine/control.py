@@ -2,7 +2,8 @@
 
 One small file next to the data files of every delivery: per data file its name, SHA-256,
 rows, Soll and Haben sums, journal-number range and Datum vom/bis; then per file the sums
-per Konto and per BU-Schlüssel; and the run, config and time. It is uploaded last and
+per Konto and per BU-Schlüssel; then every document image of a Belegbilder package with
+its journal number, GUID, size and SHA-256; and the run, config and time. It is uploaded last and
 atomically like the data files, so its presence on the server means the delivery is
 complete, and the advisor can check every file against it.
 
@@ -29,6 +30,7 @@ KIND_LABELS: Final = {
     "incoming": "Eingangsbuchungen",
     "debtors": "Debitoren",
     "creditors": "Kreditoren",
+    "documents": "Belegbilder",
 }
 REDELIVERY_TAG: Final = "Nachlieferung"
 
@@ -102,6 +104,13 @@ def _lines(
         for f in booked:
             for value, debit, credit, rows in f.get(key, ()):
                 yield [f["name"], value, str(rows), euro(debit), euro(credit)]
+    packages = [f for f in files if f.get("images")]
+    if packages:  # each document image with its own checksum (issue 17)
+        yield []
+        yield ["Datei", "Belegbild", "Mandant", "Journalnummer", "GUID", "Bytes", "SHA-256"]
+        for f in packages:
+            for journal_no, guid, member, size, sha256 in f["images"]:
+                yield [f["name"], member, f["client_id"], str(journal_no), guid, str(size), sha256]
 
 
 def write(

@@ -109,7 +109,7 @@ def smtp_sink(mail_dir: Path) -> Iterator[int]:
 def prepare(svc: Service, servers: DemoServers, *, today: dt.date) -> None:
     """Demo books, settings, a user for the password eye, and the example configs."""
     if not svc.paths.ledger_path.exists():
-        svc.demo_ledger(months=12, per_day=40, seed=1, end=today)
+        svc.demo_ledger(months=12, per_day=40, seed=1, end=today, documents_per_day=3)
     svc.save_smtp_settings(
         {
             "host": HOST,
@@ -136,6 +136,7 @@ def prepare(svc: Service, servers: DemoServers, *, today: dt.date) -> None:
             "format": "datev",
             "incoming_export": True,
             "incoming_format": "datev",
+            "document_images": True,  # the demo books carry receipts (issue 17)
             "time": "06:30",
             "interval": {"kind": "daily"},
             "email": mail,

@@ -49,7 +49,7 @@ import sys
 import tempfile
 from array import array
 from collections import Counter
-from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from operator import itemgetter
@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from xxhash import xxh3_64_intdigest
 
-from engine.errors import ExportError
+from engine.errors import ExportError, LedgerError
 from engine.formats import (
     KIND_LABELS,
     MASTER_DATA_KINDS,
@@ -82,7 +82,7 @@ from engine.ledger import (
 if TYPE_CHECKING:
     from engine.config import ExportConfig
     from engine.formats import PeriodOf, RowWriter
-    from engine.ledger import Ledger
+    from engine.ledger import DocumentRef, Ledger
 
 #: Warnings kept one by one; beyond that they are counted per field (memory stays flat even
 #: when every one of a million bookings has an over-long text).
@@ -107,6 +107,19 @@ Sums = tuple[tuple[str, int, int, int], ...]
 
 
 @dataclass(frozen=True)
+class ExportImage:
+    """A document image packed for a booking (issue 17): what the journal and the control
+    file keep of it."""
+
+    journal_no: int
+    file_name: str  # as the ledger names it
+    member: str  # its name inside the package
+    guid: str  # what the booking's link names
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class ExportFile:
     name: str
     path: Path
@@ -128,6 +141,8 @@ class ExportFile:
     #: per Konto and per BU-Schlüssel ("" = none): (value, Soll cents, Haben cents, rows)
     accounts: Sums = ()
     tax_keys: Sums = ()
+    #: kind "documents": the images in the package, in the order they were packed
+    images: tuple[ExportImage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -406,6 +421,7 @@ class _Pending:
     journal_to: int | None = None
     accounts: Sums = ()
     tax_keys: Sums = ()
+    images: tuple[ExportImage, ...] = ()
 
 
 class _Files:
@@ -515,9 +531,13 @@ def _write_bookings(
     bookings: Iterator[Booking],
     report: _Report,
     first_use: dict[str, int],
+    links: _Links | None = None,
 ) -> list[_Pending]:
-    """Stream bookings into bodies. The hot loop of an export: keep it lean."""
+    """Stream bookings into bodies. The hot loop of an export: keep it lean.
+    `links`: the client's document images; a booking that has one gets its link."""
     build = files.booking_row
+    linked: tuple[int, DocumentRef, str, bool] | None = None
+    incoming = files.kind == "incoming"
     limit = files.fmt.max_rows or sys.maxsize
     # The tax key as the file has it (a writer may drop one, e.g. on an Automatikkonto).
     key_column: int | None = getattr(files.fmt, "tax_key_column", None)
@@ -531,15 +551,22 @@ def _write_bookings(
             part = by_day.get(day)
             if part is None or part.rows >= limit:
                 part = by_day[day] = files.part_for(day)
+            if links is not None and jn in links.refs:
+                linked = links.link(jn, row, report, incoming)
             try:
                 part.writerow(row)
             except UnicodeEncodeError as exc:  # the writer's encoding cannot hold a value
+                linked = None
                 report.refuse(
                     jn,
                     "Zeichensatz",
                     f"Zeichen {exc.object[exc.start : exc.end]!r} nicht in {exc.encoding}",
                 )
                 continue
+            if linked is not None:
+                assert links is not None  # only a link sets `linked`
+                links.chosen.append(linked)
+                linked = None
             part.rows += 1
             if not part.rows & _FLUSH_MASK and part.flush is not None:
                 part.flush()
@@ -633,6 +660,126 @@ def _referenced_partners(
 
 
 # ---------------------------------------------------------------------------------------
+# Document images (issue 17): links in the rows, one package per client
+# ---------------------------------------------------------------------------------------
+
+
+class _Links:
+    """One client's document images in a run: which bookings have one (metadata only, a
+    few dozen bytes each, so memory follows the number of images, not their size), and
+    the ones linked so far. The images themselves are streamed into the package after
+    the client's rows (`_write_packages`)."""
+
+    def __init__(self, ledger: Ledger, client_id: str, fmt: FormatWriter) -> None:
+        self.ledger = ledger
+        self.client_id = client_id
+        self.fmt: Any = fmt  # a format with the document-image methods (FormatWriter doc)
+        self.column: int = fmt.beleglink_column  # type: ignore[attr-defined]
+        self.refs: dict[int, DocumentRef] = {}
+        #: (journal number, image, GUID, incoming booking?) in the order rows were written
+        self.chosen: list[tuple[int, DocumentRef, str, bool]] = []
+        self._ranges: set[tuple[int, int]] = set()
+        self._seen: set[tuple[tuple[str, int, str], str | None]] = set()
+        #: further images of a booking: not delivered (one Beleglink per booking)
+        self.more: dict[int, list[str]] = {}
+
+    def load(self, numbers: Iterable[int]) -> None:
+        """The images of these journal numbers (listed in (journal number, file name)
+        order: the first of a booking is the one it links)."""
+        for ref in self.ledger.documents(self.client_id, numbers):
+            seen = (ref.key, ref.problem)  # a duplicate row comes with its own problem
+            if seen in self._seen:  # listed already by another stream's numbers
+                continue
+            self._seen.add(seen)
+            if ref.journal_no in self.refs:  # said when the booking goes out (`link`)
+                self.more.setdefault(ref.journal_no, []).append(ref.file_name)
+            else:
+                self.refs[ref.journal_no] = ref
+
+    def load_range(self, after: int, up_to: int) -> None:
+        if (after, up_to) not in self._ranges and up_to > after:
+            self._ranges.add((after, up_to))
+            self.load(range(after + 1, up_to + 1))
+
+    def link(
+        self, jn: int, row: list[Any], report: _Report, incoming: bool
+    ) -> tuple[int, DocumentRef, str, bool] | None:
+        """Set the row's link to the booking's image, or warn why it gets none."""
+        ref = self.refs[jn]
+        for other in self.more.get(jn, ()):
+            report.warn(
+                jn,
+                "Belegbild",
+                f"Buchung {jn} hat mehrere Belegbilder; verknüpft wird nur „{ref.file_name}“, "
+                f"„{other}“ wird nicht geliefert (ein Beleglink je Buchung)",
+            )
+        problem: str | None
+        if ref.problem is not None:  # the ledger's own finding: file missing, unreadable …
+            problem = (
+                f"Belegbild zu Journalnummer {jn} („{ref.file_name}“): {ref.problem}; "
+                "die Buchung geht ohne Belegbild hinaus"
+            )
+        else:
+            problem = self.fmt.document_problem(jn, ref.file_name, ref.media_type, ref.size)
+        if problem is not None:
+            report.warn(jn, "Belegbild", problem)
+            return None
+        guid: str = self.fmt.document_guid(self.client_id, jn, ref.file_name)
+        row[self.column] = self.fmt.document_link(guid)
+        return jn, ref, guid, incoming
+
+
+def _write_packages(links: _Links, staging: Path, report: _Report) -> list[_Pending]:
+    """The client's linked images, streamed one by one into the format's packages; a new
+    package (part 2, 3, …) when the format says one is full (`fits`)."""
+    done: list[tuple[Path, list[ExportImage]]] = []
+    package: Any = None
+    try:
+        for jn, ref, guid, incoming in links.chosen:
+            if package is None or not package.fits(ref.size or 0):
+                if package is not None:
+                    package.close()
+                fd, name = tempfile.mkstemp(suffix=".pkg", dir=staging)
+                os.close(fd)
+                package = links.fmt.document_package(Path(name))
+                done.append((Path(name), []))
+            try:
+                with links.ledger.open_document(ref) as chunks:
+                    added = package.add(
+                        guid, ref.file_name, chunks, media_type=ref.media_type, incoming=incoming
+                    )
+            except (OSError, LedgerError) as exc:
+                # The row already links it: a link to nothing must not go out. The run
+                # fails and the next one tries again (nothing is journaled).
+                report.refuse(
+                    jn,
+                    "Belegbild",
+                    f"Belegbild „{ref.file_name}“ zu Journalnummer {jn} ließ sich nicht lesen "
+                    f"({exc}); bitte die Datei bzw. die Tabelle documents prüfen",
+                )
+                return []
+            done[-1][1].append(
+                ExportImage(jn, ref.file_name, added.member, guid, added.size, added.sha256)
+            )
+    finally:
+        if package is not None:
+            package.close()
+    return [
+        _Pending(
+            FileInfo("documents", None, None, None, number if len(done) > 1 else None, len(images)),
+            path,
+            links.fmt,
+            links.client_id,
+            0,
+            0,
+            images=tuple(images),
+        )
+        for number, (path, images) in enumerate(done, start=1)
+        if images
+    ]
+
+
+# ---------------------------------------------------------------------------------------
 # The export
 # ---------------------------------------------------------------------------------------
 
@@ -650,8 +797,14 @@ def export(
     keep_values_window: int | None = None,
     only: Mapping[str, Collection[int]] | None = None,
     warnings_file: Path | None = None,
+    documents: bool | None = None,
 ) -> ExportResult:
     """Write the files of one run of `cfg` into `out_dir` (created if missing).
+
+    `documents`: also deliver the bookings' document images (a package per client, each
+    booking's row linking its image); None: as the config says ("Belegbilder
+    exportieren"). Only formats that offer the kind "documents" link images; a stream in
+    another format says so once in a warning.
 
     `warnings_file`: every warning, also those beyond `max_warnings`, is written there
     (CSV for a German spreadsheet: Journalnummer;Feld;Meldung) when the export succeeds.
@@ -713,6 +866,11 @@ def export(
         )
     late = 0
     gaps: dict[str, Gaps] = {}
+    with_documents = bool(
+        getattr(cfg, "document_images", False) if documents is None else documents
+    )
+    with_documents = with_documents and ledger.has_documents()
+    unlinked: set[str] = set()  # formats already warned about
     try:
         pending: list[_Pending] = []
         tokens = _mandant_tokens(clients)
@@ -738,8 +896,22 @@ def export(
             if (cfg.incoming_export or only is not None) and incoming_types:
                 streams.append(("incoming", formats["incoming"], incoming_types, None))
             first_use: dict[str, int] = {}
+            links: _Links | None = None
             for kind, name, types, methods in streams:
                 fmt = _writer(writers, name, client, catalog, cfg, now, token, ledger)
+                stream_links: _Links | None = None
+                if with_documents and "documents" in _spec(name).kinds:
+                    if links is None:
+                        links = _Links(ledger, client.id, fmt)
+                    stream_links = links
+                elif with_documents and name not in unlinked:
+                    unlinked.add(name)
+                    report.warn(
+                        None,
+                        "Belegbilder exportieren",
+                        f"Format „{_spec(name).label}“ kann keine Belegbilder verknüpfen; "
+                        f"die {KIND_LABELS[kind]} gehen ohne Belegbilder hinaus",
+                    )
                 files = _Files(
                     fmt,
                     kind,
@@ -781,7 +953,16 @@ def export(
                     bookings = ledger.bookings_numbered(
                         client.id, only[client.id], document_types=types, problems=report
                     )
-                pending += _write_bookings(files, bookings, report, first_use)
+                if stream_links is not None:
+                    if only is not None:
+                        stream_links.load(sorted(only[client.id]))
+                    else:
+                        stream_links.load_range(after, upper[client.id])
+                        if late_nos:
+                            stream_links.load(late_nos)
+                pending += _write_bookings(files, bookings, report, first_use, stream_links)
+            if links is not None and links.chosen and not report.refusals:
+                pending += _write_packages(links, staging, report)
             # Master data (SPEC §3): debtors with "Debitoren exportieren" in the bookings'
             # format; creditors whenever incoming bookings are exported, in theirs. A format
             # that writes no such file is skipped (debtors: with a warning, they were asked).
@@ -1022,6 +1203,7 @@ def _finish(
                     journal_to=item.journal_to,
                     accounts=item.accounts,
                     tax_keys=item.tax_keys,
+                    images=item.images,
                 )
             )
     except BaseException:
@@ -1047,7 +1229,7 @@ def format_file_table(files: Sequence[ExportFile]) -> str:
         rows.append(
             (
                 f.name,
-                format_int(f.rows),
+                format_int(f.rows) + (" Bilder" if f.kind == "documents" else ""),
                 format_eur(f.debit_cents) if sums else "",
                 format_eur(f.credit_cents) if sums else "",
             )

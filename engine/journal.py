@@ -56,6 +56,10 @@ _INSERT_BATCH: Final = 10_000
 #: `delivered` rows of one config and client (parameters: config_id, client_id).
 _STREAM: Final = "stream = (SELECT no FROM streams WHERE config_id = ? AND client_id = ?)"
 
+_RUNS_RUNNING: Final = (
+    "CREATE INDEX IF NOT EXISTS runs_running ON runs (config_id, id) WHERE status = 'running'"
+)
+
 _SCHEMA: Final = """
 CREATE TABLE runs (
     id          TEXT PRIMARY KEY,
@@ -66,6 +70,8 @@ CREATE TABLE runs (
     doc         TEXT NOT NULL          -- the whole RunRecord as JSON
 );
 CREATE INDEX runs_by_config ON runs (config_id, id);
+-- Records still "running": found without reading a config's whole history.
+CREATE INDEX runs_running ON runs (config_id, id) WHERE status = 'running';
 
 CREATE TABLE config_state (
     config_id       TEXT PRIMARY KEY,
@@ -172,18 +178,25 @@ class PlannedFile:
     date_to: str | None = None
     accounts: tuple[tuple[str, int, int, int], ...] = ()  # (Konto, Soll, Haben, rows)
     tax_keys: tuple[tuple[str, int, int, int], ...] = ()  # (BU-Schlüssel, Soll, Haben, rows)
+    #: kind "documents": the images in the package, (journal number, GUID, member name in
+    #: the package, bytes, SHA-256) each; kept with the delivery (which images went out with
+    #: which run), not in the run record, which only counts them (`rows`)
+    images: tuple[tuple[int, str, str, int, str], ...] = ()
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> PlannedFile:
         known = set(cls.__dataclass_fields__)
         values = {k: v for k, v in doc.items() if k in known}
-        for key in ("accounts", "tax_keys"):  # JSON lists back to tuples
+        for key in ("accounts", "tax_keys", "images"):  # JSON lists back to tuples
             values[key] = tuple(tuple(item) for item in values.get(key, ()))
         return cls(**values)
 
     def doc(self, remote_path: str) -> dict[str, Any]:
-        """The file as the run record keeps it (`buchex runs --json`)."""
-        return {**asdict(self), "remote_path": remote_path}
+        """The file as the run record keeps it (`buchex runs --json`): the images of a
+        package are counted in `rows`, their list stays in the delivery."""
+        doc = {**asdict(self), "remote_path": remote_path}
+        del doc["images"]
+        return doc
 
 
 @dataclass(frozen=True)
@@ -264,7 +277,8 @@ class Journal:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA foreign_keys = ON")
             # FULL: each commit is on disk before it returns. A planned delivery must survive a
-            # power cut that follows its uploads, or its bookings would go out twice.
+            # power cut that follows its uploads, or its bookings would go out twice. (A
+            # run's start and progress lines need not: `_light_write`.)
             conn.execute("PRAGMA synchronous = FULL")
             return conn
         except sqlite3.DatabaseError as exc:
@@ -330,6 +344,9 @@ class Journal:
                     )
                 if version == 0:
                     self._create(conn)
+                else:  # a journal from before `runs_running`: add it (once, idempotent)
+                    with contextlib.suppress(sqlite3.OperationalError):  # read-only: slower
+                        conn.execute(_RUNS_RUNNING)
             finally:
                 conn.close()
             self._ready = True
@@ -447,17 +464,35 @@ class Journal:
                 record.status,
                 record.started_at,
                 record.finished_at,
-                json.dumps(asdict(record), ensure_ascii=False, separators=(",", ":")),
+                # vars, not asdict: the fields are plain JSON values already, and asdict's deep
+                # copy of the files and warnings cost more than the dump (a run writes ~8×)
+                json.dumps(vars(record), ensure_ascii=False, separators=(",", ":")),
             ),
         )
 
+    @contextmanager
+    def _light_write(self, config_id: str) -> Iterator[sqlite3.Connection]:
+        """A write that need not survive a power cut: committed (every reader sees it) but
+        not synced to disk before returning (WAL, `synchronous = NORMAL`). The next synced
+        commit (plan, finish) makes it durable too, as the WAL is synced in order; lost, it
+        is a run's start or progress line from before anything was planned or delivered.
+        Saves a disk flush per progress step: 50 runs due at once queue on the flushes."""
+        conn = self._conn()
+        conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            with self._write(config_id) as written:
+                yield written
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA synchronous = FULL")
+
     def start(self, record: RunRecord) -> None:
-        with self._write(record.config_id) as conn:
+        with self._light_write(record.config_id) as conn:
             self._put_run(conn, record)
 
     def update(self, record: RunRecord) -> None:
         """Progress of a running run (steps, attempts) for the live log."""
-        with self._write(record.config_id) as conn:
+        with self._light_write(record.config_id) as conn:
             self._put_run(conn, record)
 
     def finish(
@@ -619,6 +654,37 @@ class Journal:
             if last is not None:
                 result[config_id] = last
         return result
+
+    def last_run_table(self) -> dict[str, tuple[int, RunSummary | None]]:
+        """{config id: (revision, newest run as `last_run` picks it)} of every config the
+        journal has written about, in one query and one snapshot (a list of 1000 configs
+        asks on every reload). A run still "running" comes without its progress and
+        unsettled: ask `last_run` for those."""
+        if not self.path.exists():
+            return {}
+        newest = "(SELECT id FROM runs WHERE config_id = c.config_id {}ORDER BY id DESC LIMIT 1)"
+        not_skipped, any_run = newest.format("AND status != 'skipped' "), newest.format("")
+        rows = self._read(
+            "SELECT c.config_id, c.rev, r.id, r.status, r.started_at, r.finished_at "
+            f"FROM config_state c LEFT JOIN runs r ON r.id = coalesce({not_skipped}, {any_run})"
+        )
+        return {
+            str(cfg): (int(rev), RunSummary(run, *rest) if run is not None else None)
+            for cfg, rev, run, *rest in rows
+        }
+
+    def last_due(self, config_id: str) -> str | None:
+        """The due time (ISO) of the config's newest scheduled or make-up run, None if it
+        has none: the config's records newest first by index, stopping at the first."""
+        if not self.path.exists():
+            return None
+        rows = self._read(
+            "SELECT json_extract(doc, '$.due_at') FROM runs WHERE config_id = ? "
+            "AND json_extract(doc, '$.trigger') IN ('schedule', 'catchup') "
+            "AND json_extract(doc, '$.due_at') IS NOT NULL ORDER BY id DESC LIMIT 1",
+            (config_id,),
+        )
+        return str(rows[0][0]) if rows else None
 
     def running(self, config_id: str) -> list[RunRecord]:
         """Records of the config still marked "running" (whether or not the owner lives)."""
@@ -891,6 +957,19 @@ class Journal:
             (run_id,),
         )
         return _delivery(rows[0]) if rows else None
+
+    def delivered_images(self, run_id: str) -> list[tuple[str, str, int, str, str, int, str]]:
+        """The document images a run delivered: (package file, client, journal number,
+        GUID, member name, bytes, SHA-256) each, in package order."""
+        found = self.delivery(run_id)
+        if found is None:
+            return []
+        return [
+            (f.name, f.client_id, *image)
+            for f in found.files
+            if f.kind == "documents"
+            for image in f.images
+        ]
 
     def drop_files(self, run_id: str, file_nos: Iterable[int]) -> int:
         """Un-journal the bookings of planned files that can no longer be delivered (their

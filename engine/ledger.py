@@ -18,17 +18,25 @@ Locking: readers open a connection per call (NullPool for SQLite) and stream boo
 short keyset-paginated pages, so no read transaction stays open between pages and a writer
 never waits longer than one page. A replaced ledger file (`buchex ledger demo --replace`) is
 picked up by the next call because no pooled connection keeps the old inode open.
+
+Document images ("Belegbilder", README): the optional `documents` table or view. Without
+one a ledger has no documents (no error). `Ledger.documents` lists metadata per client and
+journal numbers in pages, `Ledger.open_document` streams the bytes in chunks (embedded
+BLOBs through `sqlite3.Connection.blobopen`, files from disk).
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import mimetypes
+import os
 import re
 import sqlite3
+import stat
 from collections import namedtuple
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cache
@@ -50,7 +58,27 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION: Final = 1
 
-SCHEMA_TABLES_SQL: Final = """
+# The optional documents table (document images, "Belegbilder"): part of the schema of
+# every new embedded ledger (SCHEMA_TABLES_SQL below); `buchex ledger import-documents`
+# creates it in a ledger made before it existed. Readers treat it as optional.
+SCHEMA_DOCUMENTS_SQL: Final = """
+CREATE TABLE IF NOT EXISTS documents (
+    client_id  INTEGER NOT NULL REFERENCES clients (id),
+    journal_no INTEGER NOT NULL REFERENCES bookings (journal_no),
+    file_name  TEXT    NOT NULL
+               CHECK (file_name <> '' AND file_name NOT GLOB '*[/\\]*'),
+    media_type TEXT    NOT NULL CHECK (media_type GLOB '?*/?*'),
+    content    BLOB,
+    path       TEXT,
+    -- exactly one of the two: the document itself, or a file buchex can read
+    CHECK ((content IS NULL) <> (path IS NULL)),
+    -- also the index of `Ledger.documents` (one client, a range of journal numbers)
+    UNIQUE (client_id, journal_no, file_name)
+);
+"""
+
+SCHEMA_TABLES_SQL: Final = (
+    """
 CREATE TABLE clients (
     id                INTEGER PRIMARY KEY,
     name              TEXT    NOT NULL CHECK (name <> ''),
@@ -117,6 +145,8 @@ CREATE TABLE bookings (
     FOREIGN KEY (branch_id, client_id) REFERENCES branches (id, client_id)
 );
 """
+    + SCHEMA_DOCUMENTS_SQL
+)
 
 # Separate so the bulk loader can build the index after the rows are in (much faster).
 SCHEMA_INDEX_SQL: Final = """
@@ -333,6 +363,51 @@ class ClientStats:
     @property
     def partners(self) -> int:
         return self.debtors + self.creditors
+
+
+#: The optional `documents` table or view (document images, "Belegbilder"; README
+#: "Belegbilder"): the columns `Ledger.documents` reads. `content` and `path` may each be
+#: left out of a view (then NULL); at least one of them must be there.
+DOCUMENTS_TABLE: Final = "documents"
+DOCUMENT_COLUMNS: Final = ("client_id", "journal_no", "file_name", "media_type", "content", "path")
+_DOCUMENT_REQUIRED: Final = DOCUMENT_COLUMNS[:4]
+#: Largest chunk `Ledger.open_document` yields.
+DOCUMENT_CHUNK: Final = 1 << 20
+#: Journal numbers per page when `Ledger.documents` reads a `range`; numbers given one by
+#: one go in IN lists of at most `_DOCUMENT_IN_MAX`.
+_DOCUMENT_WINDOW: Final = 5000
+_DOCUMENT_IN_MAX: Final = 500
+
+
+@dataclass(frozen=True)
+class DocumentRef:
+    """One document image of a booking, as `Ledger.documents` lists it: metadata only;
+    `Ledger.open_document(ref)` reads the bytes.
+
+    `problem` is None for a document that can be delivered, else the German reason it
+    cannot (file missing or unreadable, both or neither of content/path, an empty file…);
+    `size` is then None when the size is unknown. `path` is the file (absolute) of a row with
+    a path, None for a BLOB. `key` identifies the document within the ledger."""
+
+    client_id: str
+    journal_no: int
+    file_name: str
+    media_type: str
+    size: int | None
+    path: Path | None = None
+    problem: str | None = None
+    #: rowid of an embedded table's BLOB row (streamed with `sqlite3.Connection.blobopen`)
+    rowid: int | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        """(client_id, journal_no, file_name): stable across runs and reads."""
+        return (self.client_id, self.journal_no, self.file_name)
+
+    @property
+    def where(self) -> str:
+        """German: which document, for messages."""
+        return f"Journalnummer {self.journal_no}, Beleg „{self.file_name}“"
 
 
 # --------------------------------------------------------------------------- embedded file
@@ -677,6 +752,9 @@ class Ledger:
         #: the embedded file's stdlib connection: plain SQL, no SQLAlchemy at all
         self._sqlite: Callable[[], sqlite3.Connection] | None = None
         self._rowid_key: bool | None = None  # `_rowid_journal_numbers`, once known
+        #: the documents table or view, once looked at (`_documents_table`)
+        self._documents_known = False
+        self._documents: _DocumentsTable | None = None
         #: SQLAlchemy's engine, for any other database URL
         self.engine: sa.Engine | None = None
         self.path = _plain_sqlite_file(url)
@@ -1451,6 +1529,324 @@ class Ledger:
                 return
             last = raw[-1]
 
+    # -- documents (document images, "Belegbilder")
+
+    def has_documents(self) -> bool:
+        """True if the ledger has a `documents` table or view (it may be empty); False
+        without one (an older embedded ledger, a database that offers none). A table or
+        view that lacks a column raises LedgerError naming it."""
+        return self._documents_table() is not None
+
+    def documents(
+        self, client_id: str, journal_numbers: Iterable[int] | range
+    ) -> Iterator[DocumentRef]:
+        """The documents of one client's bookings with the given journal numbers, ordered
+        by (journal_no, file_name) (file names by code point): metadata only, read in short
+        pages (a `range` in windows of journal numbers, other numbers in IN lists of at most
+        500). Nothing without a documents table or view.
+
+        A row that cannot be delivered is listed all the same, with `problem` saying why
+        (never dropped silently); a second row with the same file name for one booking is
+        such a row. One booking may have several documents: DATEV links one per booking
+        (README "Belegbilder": the first is linked, the exporter warns about the others)."""
+        table = self._documents_table()
+        if table is None:
+            return
+        key = self._client_key(client_id)
+        for window in _document_windows(journal_numbers):
+            rows = (
+                self._embedded_document_rows(table, key, window)
+                if self._sqlite is not None
+                else self._external_document_rows(table, key, window)
+            )
+            refs = [ref for ref in (self._document_ref(client_id, r) for r in rows) if ref]
+            refs.sort(key=lambda ref: (ref.journal_no, ref.file_name))
+            previous: tuple[int, str] | None = None
+            for ref in refs:
+                if (ref.journal_no, ref.file_name) == previous and ref.file_name:
+                    ref = DocumentRef(
+                        ref.client_id,
+                        ref.journal_no,
+                        ref.file_name,
+                        ref.media_type,
+                        None,
+                        ref.path,
+                        "Dateiname kommt bei dieser Buchung mehrfach vor (nur der erste wird "
+                        "geliefert)",
+                    )
+                previous = (ref.journal_no, ref.file_name)
+                yield ref
+
+    @contextlib.contextmanager
+    def open_document(self, ref: DocumentRef) -> Iterator[Iterator[bytes]]:
+        """The document's bytes as chunks of at most 1 MiB (`DOCUMENT_CHUNK`).
+
+        A BLOB of the embedded ledger is streamed with `sqlite3.Connection.blobopen` and a
+        path is read in chunks: memory stays flat. A BLOB of an external database is read
+        as one value (held in memory once; large documents there better as paths). Opening
+        and reading raise LedgerError (German, naming journal number and file) when the
+        document cannot be read, e.g. a `ref` with a `problem` or a row gone meanwhile.
+        While a BLOB of the embedded ledger is open its file stays read-locked: copy the
+        chunks, do not keep them waiting."""
+        if ref.problem is not None:
+            raise LedgerError(f"{ref.where}: {ref.problem}")
+        if ref.path is not None:
+            try:
+                fh = open(ref.path, "rb")  # noqa: SIM115 - closed below
+            except OSError as exc:
+                raise LedgerError(
+                    f"{ref.where}: Datei nicht lesbar: {ref.path} ({exc.strerror})"
+                ) from exc
+            with fh:
+                yield _file_chunks(fh, ref)
+            return
+        table = self._documents_table()
+        if table is None:
+            raise LedgerError(f"{ref.where}: Tabelle {DOCUMENTS_TABLE} fehlt: {self.display}")
+        if self._sqlite is not None and ref.rowid is not None and table.rowid:
+            conn = self._sqlite()
+            try:
+                blob = self._open_blob(conn, table, ref)
+                with blob:
+                    yield _blob_chunks(blob, ref)
+            finally:
+                conn.close()
+            return
+        data = self._document_content(table, ref)
+        yield (data[i : i + DOCUMENT_CHUNK] for i in range(0, len(data), DOCUMENT_CHUNK))
+
+    def _documents_table(self) -> _DocumentsTable | None:
+        """The documents table or view (name, columns), None without one; LedgerError for
+        a missing column. Looked at once per Ledger."""
+        if self._documents_known:
+            return self._documents
+        found: tuple[str, set[str], bool] | None = None
+        if self._sqlite is not None:
+            with self._embedded() as conn:
+                row = conn.execute(
+                    "SELECT name, type, sql FROM sqlite_master WHERE type IN ('table', 'view')"
+                    " AND name = ? COLLATE NOCASE",
+                    (DOCUMENTS_TABLE,),
+                ).fetchone()
+                if row is not None:
+                    columns = {str(r[1]).lower() for r in conn.execute(_pragma_columns(row[0]))}
+                    rowid = row[1] == "table" and "WITHOUT ROWID" not in str(row[2]).upper()
+                    found = (str(row[0]), columns, rowid)
+        else:
+            import sqlalchemy as sa
+
+            with self._connect() as conn:
+                insp = sa.inspect(conn)
+                names = [*insp.get_table_names(), *insp.get_view_names()]
+                with contextlib.suppress(NotImplementedError):  # SQLite, MySQL have none
+                    names += insp.get_materialized_view_names()
+                present = {n.lower(): n for n in names}
+                if DOCUMENTS_TABLE in present:
+                    name = present[DOCUMENTS_TABLE]
+                    columns = {str(c["name"]).lower() for c in insp.get_columns(name)}
+                    found = (name, columns, False)
+        table = None
+        if found is not None:
+            name, columns, rowid = found
+            missing = [c for c in _DOCUMENT_REQUIRED if c not in columns]
+            if missing:
+                what = (
+                    f"Spalte {missing[0]} fehlt"
+                    if len(missing) == 1
+                    else f"Spalten {', '.join(missing)} fehlen"
+                )
+                raise LedgerError(f"{what} in Tabelle {DOCUMENTS_TABLE}: {self.display}")
+            if "content" not in columns and "path" not in columns:
+                raise LedgerError(
+                    f"Spalten content und path fehlen in Tabelle {DOCUMENTS_TABLE} (eine von "
+                    f"beiden ist nötig: der Beleg selbst oder sein Dateipfad): {self.display}"
+                )
+            table = _DocumentsTable(name, frozenset(columns), rowid)
+        self._documents, self._documents_known = table, True
+        return table
+
+    def _embedded_document_rows(
+        self, table: _DocumentsTable, client_key: Any, window: _Window
+    ) -> list[tuple[Any, ...]]:
+        """(rowid, journal_no, file_name, media_type, path, size, content type) of the
+        window's documents in the embedded file; the size by `length()`, which does not
+        read the BLOB."""
+        has = table.columns
+        if "content" in has:
+            size = (
+                "CASE typeof(content) WHEN 'text' THEN length(CAST(content AS BLOB))"
+                " ELSE length(content) END"
+            )
+            kind = "typeof(content)"
+        else:
+            size, kind = "NULL", "'null'"
+        where, params = _window_sql(window)
+        sql = (
+            f"SELECT {'rowid' if table.rowid else 'NULL'}, journal_no, file_name, media_type,"
+            f" {'path' if 'path' in has else 'NULL'}, {size}, {kind}"
+            f" FROM {_quoted(table.name)} WHERE client_id = ? AND {where}"
+            " ORDER BY journal_no, file_name"
+        )
+        return self._query(sql, [client_key, *params])
+
+    def _external_document_rows(
+        self, table: _DocumentsTable, client_key: Any, window: _Window
+    ) -> list[tuple[Any, ...]]:
+        """`_embedded_document_rows` through SQLAlchemy: the size by octet_length (length
+        on SQLite), which PostgreSQL answers without detoasting the value."""
+        import sqlalchemy as sa
+
+        t = _documents_clause(table)
+        col = t.c
+        if "content" in table.columns:
+            length = sa.func.length if self._dialect() == "sqlite" else sa.func.octet_length
+            size: Any = length(col.content)
+            kind: Any = sa.case((col.content.is_(None), "null"), else_="blob")
+        else:
+            size, kind = sa.null(), sa.literal("null")
+        stmt = (
+            sa.select(
+                sa.null(),
+                col.journal_no,
+                col.file_name,
+                col.media_type,
+                col.path if "path" in table.columns else sa.null(),
+                size,
+                kind,
+            )
+            .where(col.client_id == client_key)
+            .order_by(col.journal_no, col.file_name)
+        )
+        if window.numbers is None:
+            stmt = stmt.where(col.journal_no >= window.first, col.journal_no <= window.last)
+        else:
+            stmt = stmt.where(col.journal_no.in_(list(window.numbers)))
+        with self._connect() as conn:
+            return [tuple(r) for r in conn.execute(stmt)]
+
+    def _dialect(self) -> str:
+        assert self.engine is not None
+        return str(self.engine.dialect.name)
+
+    def _document_ref(self, client_id: str, row: Sequence[Any]) -> DocumentRef | None:
+        """A row of `_…_document_rows` as a DocumentRef; None for a journal number that is
+        none (it belongs to no booking)."""
+        rowid, raw_no, raw_name, raw_media, raw_path, raw_size, kind = row
+        journal_no = whole_number(raw_no)
+        if journal_no is None:
+            return None
+        file_name = "" if raw_name is None else str(raw_name)
+        media_type = "" if raw_media is None else str(raw_media).strip().lower()
+        if not media_type:
+            media_type = mimetypes.guess_type(file_name)[0] or "application/octet-stream"
+        has_content = kind != "null"
+        has_path = raw_path is not None and str(raw_path) != ""
+        size = whole_number(raw_size) if has_content else None
+        path: Path | None = None
+        problem: str | None = None
+        if has_path and not has_content:
+            path, size, problem = self._document_file(str(raw_path))
+        if not file_name:
+            problem = "Dateiname (file_name) fehlt"
+        elif "/" in file_name or "\\" in file_name:
+            problem = f"Dateiname (file_name) {shown(file_name)} darf keinen Ordner enthalten"
+        elif has_content and has_path:
+            problem = "Inhalt (content) und Pfad (path) sind beide angegeben; erlaubt ist eines"
+        elif not has_content and not has_path:
+            problem = "weder Inhalt (content) noch Pfad (path) angegeben"
+        elif has_content and kind not in ("blob", "text"):
+            problem = f"Inhalt (content) ist kein BLOB, sondern {kind}"
+        elif has_content and size == 0:
+            problem = "Inhalt (content) ist leer (0 Bytes)"
+        if problem is not None and has_content:
+            size = None if kind not in ("blob", "text") else size
+        return DocumentRef(
+            client_id=client_id,
+            journal_no=journal_no,
+            file_name=file_name,
+            media_type=media_type,
+            size=size,
+            path=path,
+            problem=problem,
+            rowid=whole_number(rowid) if has_content and problem is None else None,
+        )
+
+    def _document_file(self, raw: str) -> tuple[Path | None, int | None, str | None]:
+        """A row's path: (the file, its size, None) or (file or None, None, German reason).
+        Relative paths are relative to the embedded ledger file's directory; a database of
+        one's own must give absolute ones (buchex may run anywhere)."""
+        path = Path(raw)
+        if not path.is_absolute():
+            if self.path is None:
+                why = f"Pfad (path) {shown(raw)} ist relativ; eine eigene Datenbank"
+                why += " braucht absolute Pfade"
+                return None, None, why
+            path = self.path.absolute().parent / path
+        try:
+            info = os.stat(path)
+            if not stat.S_ISREG(info.st_mode):
+                return path, None, f"keine Datei: {path}"
+            os.close(os.open(path, os.O_RDONLY))  # readable by buchex?
+        except FileNotFoundError:
+            return path, None, f"Datei nicht gefunden: {path}"
+        except OSError as exc:
+            return path, None, f"Datei nicht lesbar: {path} ({exc.strerror})"
+        if info.st_size == 0:
+            return path, 0, f"Datei ist leer (0 Bytes): {path}"
+        return path, info.st_size, None
+
+    def _open_blob(
+        self, conn: sqlite3.Connection, table: _DocumentsTable, ref: DocumentRef
+    ) -> sqlite3.Blob:
+        """The embedded row's BLOB, after checking the rowid still holds this document."""
+        assert ref.rowid is not None
+        try:
+            row = conn.execute(
+                f"SELECT journal_no, file_name, typeof(content) FROM {_quoted(table.name)}"
+                " WHERE rowid = ?",
+                (ref.rowid,),
+            ).fetchone()
+            if row is None or (whole_number(row[0]), row[1]) != (ref.journal_no, ref.file_name):
+                raise LedgerError(f"{ref.where}: nicht mehr in der Buchhaltung ({self.display})")
+            if row[2] not in ("blob", "text"):
+                raise LedgerError(f"{ref.where}: Inhalt (content) fehlt ({self.display})")
+            return conn.blobopen(table.name, "content", ref.rowid, readonly=True)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{ref.where}: nicht lesbar: {self.display} ({exc})") from exc
+
+    def _document_content(self, table: _DocumentsTable, ref: DocumentRef) -> bytes:
+        """The content value of one document (a view, an external database): read whole."""
+        key = self._client_key(ref.client_id)
+        if self._sqlite is not None:
+            rows = self._query(
+                f"SELECT content FROM {_quoted(table.name)}"
+                " WHERE client_id = ? AND journal_no = ? AND file_name = ? LIMIT 1",
+                (key, ref.journal_no, ref.file_name),
+            )
+        else:
+            import sqlalchemy as sa
+
+            col = _documents_clause(table).c
+            stmt = (
+                sa.select(col.content)
+                .where(
+                    col.client_id == key,
+                    col.journal_no == ref.journal_no,
+                    col.file_name == _untyped(ref.file_name),
+                )
+                .limit(1)
+            )
+            with self._connect() as conn:
+                rows = [tuple(r) for r in conn.execute(stmt)]
+        if not rows or rows[0][0] is None:
+            raise LedgerError(f"{ref.where}: nicht mehr in der Buchhaltung ({self.display})")
+        value = rows[0][0]
+        if isinstance(value, str):
+            return value.encode("utf-8")
+        if isinstance(value, bytes | bytearray | memoryview):
+            return bytes(value)
+        raise LedgerError(f"{ref.where}: Inhalt (content) ist kein BLOB ({self.display})")
+
     # -- stats
 
     def stats(self) -> list[ClientStats]:
@@ -1527,6 +1923,71 @@ class Ledger:
                 )
             )
         return result
+
+
+# --------------------------------------------------------------------------- documents
+
+
+class _DocumentsTable(NamedTuple):
+    name: str  # as the database spells it
+    columns: frozenset[str]  # lower-case
+    rowid: bool  # an embedded rowid table: BLOBs can be streamed with blobopen
+
+
+class _Window(NamedTuple):
+    """A page of `Ledger.documents`: journal numbers first … last, or only `numbers`."""
+
+    first: int
+    last: int
+    numbers: tuple[int, ...] | None = None
+
+
+def _document_windows(numbers: Iterable[int] | range) -> Iterator[_Window]:
+    """Pages of journal numbers: a `range` (step 1) in windows of `_DOCUMENT_WINDOW`
+    numbers without materialising it; anything else sorted, in chunks of at most
+    `_DOCUMENT_IN_MAX` (a contiguous chunk as a range)."""
+    if isinstance(numbers, range) and numbers.step == 1:
+        for low in range(numbers.start, numbers.stop, _DOCUMENT_WINDOW):
+            yield _Window(low, min(low + _DOCUMENT_WINDOW, numbers.stop) - 1)
+        return
+    wanted = sorted({int(n) for n in numbers})
+    for i in range(0, len(wanted), _DOCUMENT_IN_MAX):
+        chunk = wanted[i : i + _DOCUMENT_IN_MAX]
+        contiguous = chunk[-1] - chunk[0] + 1 == len(chunk)
+        yield _Window(chunk[0], chunk[-1], None if contiguous else tuple(chunk))
+
+
+def _window_sql(window: _Window) -> tuple[str, list[int]]:
+    if window.numbers is None:
+        return "journal_no BETWEEN ? AND ?", [window.first, window.last]
+    numbers = list(window.numbers)
+    return f"journal_no {_marks(numbers)}", numbers
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _documents_clause(table: _DocumentsTable) -> sa.TableClause:
+    import sqlalchemy as sa
+
+    return sa.table(table.name, *(sa.column(c) for c in DOCUMENT_COLUMNS if c in table.columns))
+
+
+def _file_chunks(fh: Any, ref: DocumentRef) -> Iterator[bytes]:
+    try:
+        while chunk := fh.read(DOCUMENT_CHUNK):
+            yield chunk
+    except OSError as exc:
+        raise LedgerError(f"{ref.where}: Datei nicht lesbar: {ref.path} ({exc.strerror})") from exc
+
+
+def _blob_chunks(blob: sqlite3.Blob, ref: DocumentRef) -> Iterator[bytes]:
+    try:
+        while chunk := blob.read(DOCUMENT_CHUNK):
+            yield chunk
+    except sqlite3.Error as exc:
+        raise LedgerError(f"{ref.where}: nicht lesbar ({exc})") from exc
 
 
 # --------------------------------------------------------------------------- formatting

@@ -27,6 +27,14 @@ Accounting choices (DATEV):
 Writing: sqlite3 with executemany, journal and sync off, the index built after the load, into
 a temp file in the target directory that is renamed into place only when complete, so a crash
 never leaves a half-written ledger.
+
+Document images ("Belegbilder", `documents_per_day`, off by default so the benchmarks' big
+ledgers are unchanged): per business day up to N small PDFs, for the day's supplier invoices
+(ER) first, then cash receipts (BV), stored as BLOBs in the `documents` table. Made with fpdf2
+(the `demo` extra): a one-page invoice or receipt naming partner, branch, amount and journal
+number, with the booking day as creation date and a fixed producer, so the bytes are a pure
+function of the booking too (for one fpdf2 version). The booking stream is not touched: the
+documents are chosen from the rows as they pass and drawn after the bookings are in.
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ import unicodedata
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -67,6 +75,7 @@ class DemoSummary:
     first_date: date | None
     last_date: date | None
     seconds: float
+    documents: int = 0
 
 
 # --------------------------------------------------------------------------- master data
@@ -603,6 +612,133 @@ def _booking_rows(
                 )  # fmt: skip
 
 
+# --------------------------------------------------------------------------- document images
+
+#: The kinds that get a document, in order of preference: supplier invoices, then receipts.
+DOCUMENT_KINDS: Final = ("ER", "BV")
+_VAT_BY_KEY: Final = {"9": 19, "8": 7, "3": 19}
+
+
+def _with_documents(
+    rows: Iterator[BookingRow], per_day: int, chosen: list[BookingRow]
+) -> Iterator[BookingRow]:
+    """`rows` unchanged; on the side, per document date, the first `per_day` ER bookings
+    and then BV bookings are appended to `chosen`."""
+    day = ""
+    candidates: dict[str, list[BookingRow]] = {kind: [] for kind in DOCUMENT_KINDS}
+
+    def close_day() -> None:
+        picked = [row for kind in DOCUMENT_KINDS for row in candidates[kind]][:per_day]
+        chosen.extend(sorted(picked))  # journal order
+        for found in candidates.values():
+            found.clear()
+
+    for row in rows:
+        if row[5] != day:
+            close_day()
+            day = row[5]
+        found = candidates.get(row[3])
+        if found is not None and len(found) < per_day:
+            found.append(row)
+        yield row
+    close_day()
+
+
+def _cp1252(text: str) -> str:
+    """`text` in what the PDF core fonts can show (Windows-1252): other letters without
+    their accents (Gülşen → Gulsen), the rest as '?'."""
+    out = []
+    for ch in text:
+        try:
+            ch.encode("cp1252")
+            out.append(ch)
+        except UnicodeEncodeError:
+            plain = unicodedata.normalize("NFKD", ch.translate(_TRANSLIT))
+            out.append(plain.encode("ascii", "ignore").decode() or "?")
+    return "".join(out)
+
+
+def _euro(cents: int) -> str:
+    euros, rest = divmod(cents, 100)
+    return f"{euros:,}".replace(",", ".") + f",{rest:02d} €"
+
+
+def _file_safe(text: str) -> str:
+    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "-" for ch in text)
+
+
+def _document_pdf(row: BookingRow, partners: dict[tuple[int, str], tuple[object, ...]]) -> bytes:
+    """A one-page PDF for a demo booking: a supplier's invoice (ER) or a till receipt (BV)."""
+    try:
+        from fpdf import FPDF
+    except ImportError as exc:  # the `demo` extra
+        raise LedgerError(
+            "Für Demo-Belegbilder fehlt das Paket fpdf2: pip install 'buchex[demo]'"
+        ) from exc
+    journal, cid, bid, kind, doc_no, iso, amount, _dc, _acc, _contra, tax_key, text = row[:12]
+    day = date.fromisoformat(iso)
+    client = next(c[1] for c in CLIENTS if c[0] == cid)
+    branch = next(b[2] for b in BRANCHES if b[0] == bid)
+    pdf = FPDF(format="A4")
+    pdf.core_fonts_encoding = "windows-1252"
+    pdf.set_creation_date(datetime(day.year, day.month, day.day, 12, tzinfo=UTC))
+    pdf.set_producer("buchex Demo")
+    pdf.set_creator("buchex Demo")
+    pdf.set_compression(True)
+    pdf.add_page()
+
+    def line(value: str, size: int = 10, style: str = "", height: float = 6) -> None:
+        pdf.set_font("Helvetica", style, size)
+        pdf.cell(0, height, _cp1252(value), new_x="LMARGIN", new_y="NEXT")
+
+    if kind == "ER":
+        partner = partners[(cid, str(row[13]))]
+        name, street, postcode, city = (str(v or "") for v in partner[3:7])
+        rate = _VAT_BY_KEY.get(str(tax_key), 0)
+        title = f"Rechnung {doc_no}"
+        line(name, 14, "B", 8)
+        line(f"{street}, {postcode} {city}")
+        pdf.ln(8)
+        line(client)
+        line(f"Filiale {branch}")
+        pdf.ln(8)
+        line(title, 13, "B", 8)
+        line(f"Rechnungsdatum: {day:%d.%m.%Y}")
+        pdf.ln(4)
+        line(str(text))
+    else:
+        rate = 19 if str(row[9]) in ("8400", "4400") else 7
+        title = f"Kassenbon {doc_no}"
+        line(client, 14, "B", 8)
+        line(f"Filiale {branch}")
+        pdf.ln(8)
+        line(title, 13, "B", 8)
+        line(f"Datum: {day:%d.%m.%Y}, Zahlart: {row[12]}")
+        pdf.ln(4)
+        line(str(text).removeprefix("Barverkauf "))
+    net = round(amount * 100 / (100 + rate))
+    pdf.ln(4)
+    line(f"Nettobetrag: {_euro(net)}")
+    line(f"Umsatzsteuer {rate} %: {_euro(amount - net)}")
+    line(f"Gesamtbetrag: {_euro(amount)}", 11, "B")
+    pdf.ln(10)
+    line(f"buchex-Demobeleg zu Journalnummer {journal}", 8)
+    pdf.set_title(_cp1252(title))
+    return bytes(pdf.output())
+
+
+def _document_rows(
+    chosen: list[BookingRow], partner_rows: list[tuple[object, ...]]
+) -> Iterator[tuple[object, ...]]:
+    """INSERT rows of `documents` for the chosen bookings (client, journal, name, type, PDF)."""
+    partners = {(int(str(r[0])), str(r[1])): r for r in partner_rows}
+    for row in chosen:
+        prefix = "Rechnung" if row[3] == "ER" else "Kassenbon"
+        partner = f"_{row[13]}" if row[3] == "ER" else ""
+        name = f"{prefix}{partner}_{_file_safe(row[4])}.pdf"
+        yield (row[1], row[0], name, "application/pdf", _document_pdf(row, partners))
+
+
 def generate(
     path: Path,
     *,
@@ -612,16 +748,19 @@ def generate(
     end: date | None = None,
     total: int | None = None,
     replace: bool = False,
+    documents_per_day: int = 0,
 ) -> DemoSummary:
     """Write demo books to `path` (a new SQLite file, 0600); see the module docstring.
 
     `end` defaults to DEFAULT_END (fixed, so the default call is deterministic too).
     An existing file is replaced only with `replace=True`, otherwise LedgerError.
+    `documents_per_day`: up to that many PDF document images per business day (needs
+    fpdf2); 0, the default, writes none.
     """
     path = Path(path)
     if not 1 <= months <= 120:
         raise LedgerError("Monate: 1 bis 120")
-    if per_day < 0 or (total is not None and total < 0):
+    if per_day < 0 or (total is not None and total < 0) or documents_per_day < 0:
         raise LedgerError("Anzahl der Buchungen darf nicht negativ sein")
     if path.exists() and not replace:
         raise LedgerError(f"Buchhaltungsdatenbank existiert bereits und bleibt unverändert: {path}")
@@ -638,6 +777,7 @@ def generate(
         partner_rows.extend(rows)
         books_by_client[client[0]] = books
     days = _day_counts(rng, start, last, total)
+    chosen: list[BookingRow] = []  # the bookings that get a document image
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with private_umask():
@@ -662,9 +802,17 @@ def generate(
             conn.executemany(
                 "INSERT INTO partners VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", partner_rows
             )
+            booking_rows = _booking_rows(rng, days, books_by_client)
+            if documents_per_day:
+                booking_rows = _with_documents(booking_rows, documents_per_day, chosen)
             conn.executemany(
                 "INSERT INTO bookings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                _booking_rows(rng, days, books_by_client),
+                booking_rows,
+            )
+            conn.executemany(
+                "INSERT INTO documents (client_id, journal_no, file_name, media_type, content)"
+                " VALUES (?, ?, ?, ?, ?)",
+                _document_rows(chosen, partner_rows),
             )
             conn.execute(SCHEMA_INDEX_SQL)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -708,4 +856,5 @@ def generate(
         first_date=next((d for d, n in days if n), None),
         last_date=next((d for d, n in reversed(days) if n), None),
         seconds=time.perf_counter() - started,
+        documents=len(chosen),
     )

@@ -33,15 +33,24 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import re
 import sqlite3
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final, TextIO
 
 from engine.errors import AlreadyImported, LedgerError
-from engine.ledger import BOOKING_COLUMNS, missing_ledger_message, write_lock
+from engine.ledger import (
+    BOOKING_COLUMNS,
+    DOCUMENTS_TABLE,
+    SCHEMA_DOCUMENTS_SQL,
+    missing_ledger_message,
+    write_lock,
+)
 
 REQUIRED: Final = (
     "client_id",
@@ -173,6 +182,38 @@ class _Catalog:
             raise
 
 
+def _csv_lines(
+    fh: TextIO, delimiter: str, width: int, problems: list[ImportProblem]
+) -> Iterator[tuple[int, list[str]]]:
+    """The data rows after a CSV's header line: (physical line number, stripped cells).
+    Blank rows are skipped; a row with another field count than the header is a problem;
+    a file that is not UTF-8 or breaks the quoting is a problem that ends the reading."""
+    reader = csv.reader(fh, delimiter=delimiter, strict=True)
+    consumed = 1  # physical lines read so far (the header)
+    while True:
+        line = consumed + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except UnicodeDecodeError:
+            problems.append(ImportProblem(line, "", "Datei ist nicht UTF-8-kodiert"))
+            return
+        except csv.Error as exc:
+            problems.append(ImportProblem(line, "", f"fehlerhafte CSV-Zeile ({exc})"))
+            return
+        consumed = 1 + reader.line_num
+        cells = [c.strip() for c in row]
+        if not any(cells):
+            continue
+        if len(cells) != width:
+            problems.append(
+                ImportProblem(line, "", f"{len(cells)} Felder statt {width} wie in Zeile 1")
+            )
+            continue
+        yield line, cells
+
+
 def import_bookings(
     ledger_path: Path, csv_file: Path, *, batch_size: int = BATCH_SIZE, again: bool = False
 ) -> ImportResult:
@@ -298,35 +339,12 @@ def _load(conn: sqlite3.Connection, cat: _Catalog, fh: TextIO, batch_size: int) 
             return None
         return cells[idx]
 
-    reader = csv.reader(fh, delimiter=delimiter, strict=True)
     last_journal = cat.max_journal_no
     first_new: int | None = None
     batch: list[tuple[Any, ...]] = []
     imported = 0
-    consumed = 1  # physical lines read so far (the header)
-    while True:
-        start_line = consumed + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except UnicodeDecodeError:
-            problems.append(ImportProblem(start_line, "", "Datei ist nicht UTF-8-kodiert"))
-            break
-        except csv.Error as exc:
-            problems.append(ImportProblem(start_line, "", f"fehlerhafte CSV-Zeile ({exc})"))
-            break
-        consumed = 1 + reader.line_num
-        cells = [c.strip() for c in row]
-        if not any(cells):
-            continue
-        line = start_line
-        if len(cells) != len(header):
-            problems.append(
-                ImportProblem(line, "", f"{len(cells)} Felder statt {len(header)} wie in Zeile 1")
-            )
-            continue
-
+    # `line` and `cells` are read by the closures above (B007 cannot see that)
+    for line, cells in _csv_lines(fh, delimiter, len(header), problems):  # noqa: B007
         # journal_no
         if has_journal:
             raw = cells[col["journal_no"]]
@@ -443,3 +461,224 @@ def _result(
     imported: int, first: int | None, last: int | None, problems: list[ImportProblem]
 ) -> ImportResult:
     return ImportResult(imported, first, last, tuple(problems))
+
+
+# --------------------------------------------------------------------------- document images
+
+DOCUMENT_REQUIRED: Final = ("client_id", "journal_no", "file")
+DOCUMENT_OPTIONAL: Final = ("file_name", "media_type")
+_DOCUMENT_KNOWN: Final = frozenset(DOCUMENT_REQUIRED + DOCUMENT_OPTIONAL)
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*")
+_COPY_CHUNK: Final = 1 << 20
+
+
+@dataclass(frozen=True)
+class DocumentImportResult:
+    imported: int  # documents
+    bytes: int  # their total size
+    problems: tuple[ImportProblem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def import_documents(ledger_path: Path, csv_file: Path) -> DocumentImportResult:
+    """Load document images ("Belegbilder") listed in `csv_file` into the `documents` table
+    of the embedded ledger, as BLOBs, all or nothing (`buchex ledger import-documents`).
+
+    The CSV (UTF-8, `;` or `,` as in `import_bookings`): required columns client_id,
+    journal_no (the booking's journal number) and file (a path, relative to the CSV's
+    folder); optional file_name (default: the file's own name) and media_type (default:
+    guessed from the extension). Every row is checked (client, booking of that client, file
+    readable and not empty, name without folders, known media type, not yet in the ledger,
+    not twice in the file) and every problem reported as (line, column, reason); if there
+    is any, nothing is loaded. Files are copied in chunks (zeroblob + blobopen) inside one
+    transaction. A ledger made before the table existed gets it.
+    """
+    ledger_path, csv_file = Path(ledger_path), Path(csv_file)
+    if not ledger_path.is_file():
+        raise LedgerError(missing_ledger_message(ledger_path))
+    try:
+        fh = open(csv_file, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise LedgerError(f"Importdatei nicht lesbar: {csv_file} ({exc.strerror})") from exc
+    with fh, write_lock(ledger_path):
+        conn = sqlite3.connect(ledger_path, timeout=30, isolation_level=None)
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                kind = conn.execute(
+                    "SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE",
+                    (DOCUMENTS_TABLE,),
+                ).fetchone()
+                if kind is not None and kind[0] != "table":
+                    raise LedgerError(
+                        f"{DOCUMENTS_TABLE} ist in der Buchhaltung keine Tabelle, sondern "
+                        f"{kind[0]}; Belege dort nicht importierbar: {ledger_path}"
+                    )
+                if kind is None:  # a ledger made before the table existed
+                    conn.execute(SCHEMA_DOCUMENTS_SQL)
+                result = _load_documents(conn, fh, csv_file.absolute().parent)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("ROLLBACK" if result.problems else "COMMIT")
+            return result
+        except sqlite3.Error as exc:
+            raise LedgerError(f"Import abgebrochen, nichts übernommen: {exc}") from exc
+        finally:
+            conn.close()
+
+
+def _document_header_problems(header: list[str]) -> list[ImportProblem]:
+    problems: list[ImportProblem] = []
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            problems.append(ImportProblem(1, name, "Spalte kommt doppelt vor"))
+        elif name not in _DOCUMENT_KNOWN:
+            problems.append(ImportProblem(1, name or "(leer)", "unbekannte Spalte"))
+        seen.add(name)
+    problems.extend(
+        ImportProblem(1, n, "Pflichtspalte fehlt") for n in DOCUMENT_REQUIRED if n not in seen
+    )
+    return problems
+
+
+def _load_documents(conn: sqlite3.Connection, fh: TextIO, base: Path) -> DocumentImportResult:
+    import mimetypes
+
+    def result(
+        problems: list[ImportProblem], imported: int = 0, size: int = 0
+    ) -> DocumentImportResult:
+        return DocumentImportResult(imported, size, tuple(problems))
+
+    try:
+        first_line = fh.readline()
+    except UnicodeDecodeError:
+        return result([ImportProblem(1, "", "Datei ist nicht UTF-8-kodiert")])
+    if not first_line.strip():
+        return result([ImportProblem(1, "", "Kopfzeile mit Spaltennamen fehlt")])
+    delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
+    header = [h.strip().lower() for h in next(csv.reader([first_line], delimiter=delimiter))]
+    problems = _document_header_problems(header)
+    if problems:
+        return result(problems)
+    clients = {str(cid): cid for (cid,) in conn.execute("SELECT id FROM clients")}
+    max_length = conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
+    seen: dict[tuple[str, int, str], int] = {}  # document -> line
+    imported = total = 0
+    for line, cells in _csv_lines(fh, delimiter, len(header), problems):
+        found: list[ImportProblem] = []
+
+        def bad(
+            column: str, reason: str, at: int = line, found: list[ImportProblem] = found
+        ) -> None:
+            found.append(ImportProblem(at, column, reason))
+
+        values = dict(zip(header, cells, strict=True))
+        client_raw, journal_raw = values["client_id"], values["journal_no"]
+        file_raw = values["file"]
+        client_key = clients.get(client_raw)
+        if not client_raw:
+            bad("client_id", "Pflichtfeld ist leer")
+        elif client_key is None:
+            bad("client_id", f"Mandant {client_raw} existiert nicht")
+        journal = int(journal_raw) if _DIGITS.fullmatch(journal_raw) else None
+        if journal is None:
+            bad("journal_no", "muss die Journalnummer einer Buchung sein (eine ganze Zahl)")
+        else:
+            owner = conn.execute(
+                "SELECT client_id FROM bookings WHERE journal_no = ?", (journal,)
+            ).fetchone()
+            if owner is None:
+                bad("journal_no", f"Buchung mit Journalnummer {journal} existiert nicht")
+            elif client_key is not None and str(owner[0]) != client_raw:
+                bad(
+                    "journal_no",
+                    f"Buchung {journal} gehört zu Mandant {owner[0]}, nicht zu {client_raw}",
+                )
+        path: Path | None = None
+        size = 0
+        if not file_raw:
+            bad("file", "Pflichtfeld ist leer")
+        else:
+            path = Path(file_raw)
+            path = path if path.is_absolute() else base / path
+            try:
+                info = os.stat(path)
+                if not stat.S_ISREG(info.st_mode):
+                    bad("file", f"keine Datei: {path}")
+                else:
+                    os.close(os.open(path, os.O_RDONLY))
+                    size = info.st_size
+                    if size == 0:
+                        bad("file", f"Datei ist leer (0 Bytes): {path}")
+                    elif size > max_length:
+                        bad("file", f"Datei ist zu groß für die Buchhaltung ({size} Bytes): {path}")
+            except FileNotFoundError:
+                bad("file", f"Datei nicht gefunden: {path}")
+            except OSError as exc:
+                bad("file", f"Datei nicht lesbar: {path} ({exc.strerror})")
+        file_name = values.get("file_name") or (path.name if path is not None else "")
+        if "/" in file_name or "\\" in file_name:
+            bad("file_name", f"„{file_name}“ darf keinen Ordner enthalten, nur den Dateinamen")
+        media_type = values.get("media_type", "").lower()
+        if not media_type and file_name:
+            media_type = mimetypes.guess_type(file_name)[0] or ""
+            if not media_type:
+                bad("media_type", f"Medientyp von „{file_name}“ nicht erkennbar; Spalte angeben")
+        elif media_type and not _MEDIA_TYPE.fullmatch(media_type):
+            bad("media_type", f"„{media_type}“ ist kein Medientyp (z. B. application/pdf)")
+        if client_key is not None and journal is not None and file_name and not found:
+            key = (client_raw, journal, file_name)
+            if key in seen:
+                bad(
+                    "file_name", f"„{file_name}“ steht für diese Buchung schon in Zeile {seen[key]}"
+                )
+            elif conn.execute(
+                f"SELECT 1 FROM {DOCUMENTS_TABLE}"
+                " WHERE client_id = ? AND journal_no = ? AND file_name = ?",
+                (client_key, journal, file_name),
+            ).fetchone():
+                bad("file_name", f"„{file_name}“ ist zu Buchung {journal} schon gespeichert")
+            seen[key] = line
+        problems.extend(found)
+        if problems or path is None:
+            continue  # keep checking every row, but load nothing any more
+        copied = _copy_document(conn, (client_key, journal, file_name, media_type), path, size)
+        if copied is not None:
+            problems.append(ImportProblem(line, "file", copied))
+            continue
+        imported += 1
+        total += size
+    if problems:
+        return result(problems)
+    return result([], imported, total)
+
+
+def _copy_document(
+    conn: sqlite3.Connection, values: tuple[Any, ...], path: Path, size: int
+) -> str | None:
+    """Insert one document with a zeroblob of `size` and stream the file into it; a German
+    reason if the file could not be read as it was checked (changed meanwhile)."""
+    cursor = conn.execute(
+        f"INSERT INTO {DOCUMENTS_TABLE} (client_id, journal_no, file_name, media_type, content)"
+        " VALUES (?, ?, ?, ?, zeroblob(?))",
+        (*values, size),
+    )
+    rowid = cursor.lastrowid
+    assert rowid is not None
+    written = 0
+    try:
+        with path.open("rb") as src, conn.blobopen(DOCUMENTS_TABLE, "content", rowid) as blob:
+            while written < size and (chunk := src.read(min(_COPY_CHUNK, size - written))):
+                blob.write(chunk)
+                written += len(chunk)
+            if written < size or src.read(1):
+                return f"Datei hat sich beim Lesen geändert: {path}"
+    except OSError as exc:
+        return f"Datei nicht lesbar: {path} ({exc.strerror})"
+    return None

@@ -1,7 +1,8 @@
 """Nachlieferung (SPEC §3): a past delivered run's bookings sent again on purpose.
 
-Rebuilt from the ledger (exactly the journal numbers the journal lists for that run),
-written with new names marked `_Nachlieferung`, delivered through the config's target with
+Rebuilt from the ledger (exactly the journal numbers the journal lists for that run, and
+their document images when that run delivered images), written with new names marked
+`_Nachlieferung`, delivered through the config's target with
 a control file that names the original run. Its own run record (trigger "redeliver",
 linked to the original); it moves no watermark and journals nothing. A booking changed or
 deleted since refuses the redelivery, naming the journal numbers, unless the admin asks
@@ -105,6 +106,8 @@ def redeliver(
                     now=now,
                     index_dir=outbox / ".index",
                     only={c: list(numbers) for c, numbers in wanted.items()},
+                    # the images go again exactly when the original delivery had them
+                    documents=any(f.kind == "documents" for f in delivery.files),
                 )
             differs = _differences(result, wanted)
             if differs and not current:

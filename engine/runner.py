@@ -195,12 +195,14 @@ def _run_locked(
             record.status = "nothing"
             record.reason = "nichts zu exportieren"
         else:
-            rows = sum(f.rows for f in result.files)
+            rows = sum(f.rows for f in result.files if f.kind != "documents")
+            images = sum(len(f.images) for f in result.files)
             _progress(
                 ws,
                 record,
                 opts,
-                f"Export: {len(result.files)} Datei(en), {rows} Zeilen",
+                f"Export: {len(result.files)} Datei(en), {rows} Zeilen"
+                + (f", {images} Belegbilder" if images else ""),
                 step=STEP_DELIVER,
                 rows=rows,
             )
@@ -447,6 +449,7 @@ def outgoing_files(result: ExportResult) -> list[Outgoing]:
                 date_to=f.date_to.isoformat() if f.date_to else None,
                 accounts=f.accounts,
                 tax_keys=f.tax_keys,
+                images=tuple((i.journal_no, i.guid, i.member, i.size, i.sha256) for i in f.images),
             ),
             f.index,
             f.values,
@@ -473,7 +476,7 @@ def control_file(
         config_id=cfg.id,
         config_name=cfg.name or cfg.id,
         now=now,
-        files=[o.planned.doc("") for o in data],
+        files=[{**o.planned.doc(""), "images": o.planned.images} for o in data],
         redelivery_of=redelivery_of,
     )
     planned = PlannedFile(name=name, size=size, sha256=sha256, rows=0, kind="control", client_id="")
@@ -790,10 +793,17 @@ def upload_all(
         bytes_total=sum(o.planned.size for o in outgoing),
         bytes_done=0,
     )
+    # [wall s since the epoch, process CPU s] at start, connected, planned, closed (for
+    # bench.transfer: the delivery part of a whole-process run)
+    clock: list[tuple[float, float]] = []
+    record.progress["delivery_clock"] = clock
+    clock.append((round(time.time(), 4), round(time.process_time(), 4)))
     with _transport(ws, cfg, opts) as transport:
         transport.connect()
         remote = transport.ensure_directory(folder)
+        clock.append((round(time.time(), 4), round(time.process_time(), 4)))
         before_upload()
+        clock.append((round(time.time(), 4), round(time.process_time(), 4)))
         for o in outgoing:
             uploaded = transport.upload_atomic(o.path, remote, o.planned.name)
             delivered.append(o.planned.doc(uploaded.remote_path))
@@ -805,6 +815,7 @@ def upload_all(
                 files_done=len(delivered),
                 bytes_done=int(record.progress.get("bytes_done") or 0) + uploaded.size,
             )
+    clock.append((round(time.time(), 4), round(time.process_time(), 4)))
     return delivered
 
 

@@ -60,6 +60,16 @@ class RunRecord:
     def label(self) -> str:
         return STATUS_LABELS.get(self.status, self.status)
 
+    @property
+    def booking_rows(self) -> int:
+        """Rows of the delivered data files (a Belegbilder package's `rows` count images)."""
+        return sum(int(f.get("rows") or 0) for f in self.files if f.get("kind") != "documents")
+
+    @property
+    def images(self) -> int:
+        """Document images delivered (Belegbilder packages, issue 17)."""
+        return sum(int(f.get("rows") or 0) for f in self.files if f.get("kind") == "documents")
+
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> RunRecord:
         known = {f for f in cls.__dataclass_fields__}

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from engine.ledger import Catalog as Catalog  # re-exported: the front ends' forms name it
     from engine.ledger import ClientStats
     from engine.ledger_demo import DemoSummary
-    from engine.ledger_import import ImportProblem, ImportResult
+    from engine.ledger_import import DocumentImportResult, ImportProblem, ImportResult
     from engine.transports import StepResult
 
 __all__ = ["RevealRefused", "Service", "Stamps", "run_summary"]
@@ -70,8 +70,12 @@ def run_summary(record: RunRecord) -> str:
     """A German one-liner for a finished run (manual, redelivery)."""
     name = f"„{record.config_name}“"
     if record.status == "ok":
-        rows = sum(int(f.get("rows", 0)) for f in record.files)
-        return f"{name}: erfolgreich – {len(record.files)} Datei(en), {rows} Zeilen übertragen."
+        rows = sum(int(f.get("rows", 0)) for f in record.files if f.get("kind") != "documents")
+        images = sum(int(f.get("rows", 0)) for f in record.files if f.get("kind") == "documents")
+        also = f", {images} Belegbilder" if images else ""
+        return (
+            f"{name}: erfolgreich – {len(record.files)} Datei(en), {rows} Zeilen{also} übertragen."
+        )
     if record.status == "failed":
         return f"{name}: fehlgeschlagen – {record.step}: {record.reason}"
     if record.status == "skipped":
@@ -531,6 +535,13 @@ class Service:
 
         return import_bookings(self._ws.data_dir.ledger_path, path, again=again)
 
+    def import_documents(self, path: Path) -> DocumentImportResult:
+        """`buchex ledger import-documents`: document images ("Belegbilder") listed in a
+        CSV file, copied into the embedded ledger, all or nothing."""
+        from engine.ledger_import import import_documents
+
+        return import_documents(self._ws.data_dir.ledger_path, path)
+
     def demo_ledger(self, **options: Any) -> DemoSummary:
         """`buchex ledger demo`: generated bookings in the embedded ledger."""
         from engine.ledger_demo import generate
@@ -595,8 +606,11 @@ class _LastRunCache:
         self._ws = ws
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[int | None, RunSummary | None]] = {}
+        self._primed = False
 
     def get(self, cfg_id: str) -> RunSummary | None:
+        if not self._primed:
+            self._prime()
         stamp = self._ws.runs.file_stamp(cfg_id)
         with self._lock:
             cached = self._cache.get(cfg_id)
@@ -608,6 +622,15 @@ class _LastRunCache:
         with self._lock:
             self._cache[cfg_id] = (stamp, record)
         return record
+
+    def _prime(self) -> None:
+        """The first ask fills the cache for every config in one query (the list's first
+        load asks for all of them, a query each took twice as long)."""
+        table = self._ws.runs.last_run_table()
+        with self._lock:
+            for cfg_id, (stamp, record) in table.items():
+                self._cache.setdefault(cfg_id, (stamp, record))
+            self._primed = True
 
 
 class _NextDueCache:

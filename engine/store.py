@@ -7,13 +7,19 @@
   committed state, never a partial file.
 - `stamp()` is a cheap change signal for pollers (one stat call); `revision()` is the
   monotonically increasing commit counter stored in the file.
+- The file is compact JSON with one document per line (`{"configs":{` ⏎ `"1":{…}` ⏎
+  `,"2":{…}` ⏎ `}}`): JSON escapes a line break inside a string, so every raw line break
+  lies between documents, and `read(reuse)` parses only the lines that changed since the
+  last read (a reload after one edited config out of 1000: one document, not the file).
 - A damaged file raises StoreError naming it; it is never silently replaced.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,6 +52,83 @@ class _MemoryStorage(Storage):
 
 
 Stamp = tuple[int, int, int]
+#: `Store.read(reuse)`: a document's JSON text (bytes of its line) → its parsed value
+DocCache = dict[bytes, Any]
+_DOC_KEY = re.compile(rb',?"[0-9]+":')
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    """Compact JSON with every document of a table on its own line (module docstring)."""
+    parts = []
+    for name, table in data.items():
+        key = json.dumps(name, ensure_ascii=False)
+        if isinstance(table, dict) and table:
+            docs = "\n,".join(
+                f"{json.dumps(str(doc_id))}:"
+                f"{json.dumps(doc, ensure_ascii=False, separators=(',', ':'))}"
+                for doc_id, doc in table.items()
+            )
+            parts.append(f"{key}:{{\n{docs}\n}}")
+        else:
+            parts.append(f"{key}:{json.dumps(table, ensure_ascii=False, separators=(',', ':'))}")
+    return "{" + ",".join(parts) + "}"
+
+
+def _load_lines(text: bytes, reuse: DocCache) -> dict[str, Any] | None:
+    """Parse a file written by `_dumps`, taking unchanged documents from `reuse` (which is
+    updated to this file's documents). None when the text is not in that layout (an older
+    file, or damaged): the caller parses it whole."""
+    skeleton: list[bytes] = []
+    values: list[Any] = []
+    seen: DocCache = {}
+    with _gc_paused():
+        try:
+            for line in text.split(b"\n"):
+                match = _DOC_KEY.match(line)
+                if match is None:  # table braces: `{"name":{`, `},"name":{`, `}}`
+                    skeleton.append(line)
+                    continue
+                doc_text = line[match.end() :]
+                value = reuse.get(doc_text)
+                if value is None:
+                    value = json.loads(doc_text)
+                seen[doc_text] = value
+                values.append(value)
+                skeleton.append(match.group() + b"0")
+            data = json.loads(b"\n".join(skeleton))
+            if not isinstance(data, dict):
+                return None
+            slots = [
+                (table, doc_id)
+                for table in data.values()
+                if isinstance(table, dict)
+                for doc_id, placeholder in table.items()
+                if placeholder == 0
+            ]
+        except (ValueError, UnicodeDecodeError):
+            return None
+    if len(slots) != len(values):
+        return None
+    for (table, doc_id), value in zip(slots, values, strict=True):
+        table[doc_id] = value
+    reuse.clear()
+    reuse.update(seen)
+    return data
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a whole store file is parsed: the parse makes
+    tens of thousands of (acyclic) containers, and the collections they trigger, up to
+    full ones over every object of the process, cost more than the parse itself (1000
+    configs: 4 ms parse, 8–40 ms with the collector on)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class Store:
@@ -62,13 +145,18 @@ class Store:
 
     # --- reading -------------------------------------------------------------------------
 
-    def _load(self) -> dict[str, Any]:
+    def _load(self, reuse: DocCache | None = None) -> dict[str, Any]:
         try:
             text = self.path.read_bytes()
         except FileNotFoundError:
             return {}
+        if reuse is not None:
+            data = _load_lines(text, reuse)
+            if data is not None:
+                return self._checked(data)
         try:
-            data = json.loads(text)
+            with _gc_paused():
+                data = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             where = (
                 f" (Zeile {exc.lineno}, Spalte {exc.colno})"
@@ -81,6 +169,9 @@ class Store:
             ) from exc
         if not isinstance(data, dict):
             raise StoreError(f"{self.path}: Datei ist beschädigt (kein JSON-Objekt).")
+        return self._checked(data)
+
+    def _checked(self, data: dict[str, Any]) -> dict[str, Any]:
         schema = data.get(META, {}).get("1", {}).get("schema", SCHEMA_VERSION)
         if schema > SCHEMA_VERSION:
             raise StoreError(
@@ -88,6 +179,15 @@ class Store:
                 f"({SCHEMA_VERSION}); bitte buchex aktualisieren."
             )
         return data
+
+    def read(self, reuse: DocCache | None = None) -> dict[str, Any]:
+        """The last committed state as parsed JSON, `{table: {doc id: doc}}`, without
+        TinyDB: for readers that take every document of a table. Read-only: do not modify.
+
+        `reuse` (an empty dict at first, then the same one on every call) maps each
+        document's JSON text to its parsed value: a document whose line is unchanged is the
+        same object as last time, and only changed lines are parsed."""
+        return self._load(reuse)
 
     @contextmanager
     def snapshot(self) -> Iterator[TinyDB]:
@@ -144,5 +244,5 @@ class Store:
         if self._first_keys:
             head = {k: data[k] for k in self._first_keys if k in data}
             data = head | {k: v for k, v in data.items() if k not in head}
-        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        payload = _dumps(data)
         write_atomic(self.path, payload.encode("utf-8"))

@@ -42,7 +42,7 @@ from engine.fields import (
 from engine.journal import Journal
 from engine.paths import DataDir
 from engine.settings import CHAIN_FIELDS, SMTP_FIELDS, ChainSettings, SmtpSettings
-from engine.store import Stamp, Store
+from engine.store import DocCache, Stamp, Store
 from engine.users import User, check_name, check_password, hash_password, verify_password
 
 if TYPE_CHECKING:
@@ -69,9 +69,12 @@ class Workspace:
         self._tz_cache: tuple[Stamp | None, ZoneInfo] | None = None
         self._configs_cache: tuple[Stamp, dict[str, ExportConfig]] | None = None
         #: per stored doc id: the doc as last read and its parsed config; a reload after
-        #: one edit parses only the docs that differ (dict equality, a C-level compare)
-        self._parsed: dict[int, tuple[Mapping[str, Any], ExportConfig]] = {}
-        self._snapshot_cache: tuple[Stamp, list[Any], dict[str, Any]] | None = None
+        #: one edit parses only the docs that differ (the same object when unchanged)
+        self._parsed: dict[str, tuple[Mapping[str, Any], ExportConfig]] = {}
+        self._doc_cache: DocCache = {}  # Store.read: unchanged documents are not parsed
+        self._snapshot_cache: tuple[Stamp, dict[str, Mapping[str, Any]], dict[str, Any]] | None = (
+            None
+        )
 
     @classmethod
     def open(cls, home: str | None = None) -> Workspace:
@@ -192,13 +195,13 @@ class Workspace:
         if cached is not None and stamp is not None and cached[0] == stamp:
             return cached[1]
         docs, _settings = self._snapshot(stamp)
-        parsed: dict[int, tuple[Mapping[str, Any], ExportConfig]] = {}
+        parsed: dict[str, tuple[Mapping[str, Any], ExportConfig]] = {}
         known = self._parsed
-        for doc in docs:
-            hit = known.get(doc.doc_id)
-            if hit is None or hit[0] != doc:
+        for doc_id, doc in docs.items():
+            hit = known.get(doc_id)
+            if hit is None or (hit[0] is not doc and hit[0] != doc):
                 hit = (doc, self._load_config(doc))
-            parsed[doc.doc_id] = hit
+            parsed[doc_id] = hit
         self._parsed = parsed
         configs = [cfg for _doc, cfg in parsed.values()]
         configs.sort(key=lambda c: ((c.name or "").casefold(), c.id))
@@ -207,16 +210,17 @@ class Workspace:
             self._configs_cache = (stamp, by_id)
         return by_id
 
-    def _snapshot(self, stamp: Stamp | None) -> tuple[list[Any], dict[str, Any]]:
-        """The config docs and the settings doc of one read of the store, kept per store
-        version: a reload after an edit asks for both (time zone, configs), and each read
-        is a JSON parse of the whole file (1000 configs: ~5 ms)."""
+    def _snapshot(self, stamp: Stamp | None) -> tuple[dict[str, Mapping[str, Any]], dict[str, Any]]:
+        """The config docs (by stored doc id) and the settings doc of one read of the
+        store, kept per store version: a reload after an edit asks for both (time zone,
+        configs). Read-only, so the parsed JSON is used as it is (no TinyDB documents), and
+        a document unchanged since the last read is the same object (`Store.read`)."""
         cached = self._snapshot_cache
         if cached is not None and stamp is not None and cached[0] == stamp:
             return cached[1], cached[2]
-        with self.store.snapshot() as db:
-            docs = db.table(CONFIGS).all()
-            doc = db.table(SETTINGS).get(doc_id=1)
+        data = self.store.read(self._doc_cache)
+        docs: dict[str, Mapping[str, Any]] = data.get(CONFIGS, {})
+        doc = data.get(SETTINGS, {}).get("1")
         settings = dict(doc) if doc else {}
         if stamp is not None:
             self._snapshot_cache = (stamp, docs, settings)

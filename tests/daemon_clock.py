@@ -15,6 +15,8 @@ import argparse
 import datetime as dt
 import os
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,7 +26,13 @@ from engine.service import Service
 
 class FileClock:
     """`now` from an ISO timestamp in a file (without offset: local time), re-read only
-    when the file changed (a stat per call: the daemon asks every tick)."""
+    when the file changed (a stat per call: the daemon asks every tick).
+
+    An `engine.clock.SteppingClock`: writing the file is the moment time passes, so `wait`
+    (the daemon's sleep until the next due time or chore) returns within `POLL_S` of a
+    change, as the system clock's daemon wakes at the due time itself."""
+
+    POLL_S = 0.05
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -38,6 +46,22 @@ class FileClock:
             self._moment = moment if moment.tzinfo else moment.astimezone()
             self._seen = (st.st_ino, st.st_mtime_ns)
         return self._moment
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns
+
+    def wait(self, stop: threading.Event, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        seen = self._stamp()
+        while (left := deadline - time.monotonic()) > 0 and not stop.is_set():
+            time.sleep(min(self.POLL_S, left))  # cheaper than an Event wait, 20 times a second
+            if self._stamp() != seen:
+                return False
+        return stop.is_set()
 
 
 def build_parser() -> argparse.ArgumentParser:

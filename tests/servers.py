@@ -600,8 +600,11 @@ def paramiko_sftp_server(
     client_key: SSHKey | None = None,
     read_only: bool = False,
     port: int | None = None,
+    server_class: type[paramiko.SFTPServer] = paramiko.SFTPServer,
 ) -> Iterator[SFTPServer]:
-    """A paramiko SFTP server on 127.0.0.1 serving `workdir/root`, in threads."""
+    """A paramiko SFTP server on 127.0.0.1 serving `workdir/root`, in threads.
+    `server_class`: the SFTP subsystem (a subclass may answer differently, e.g. out of
+    order, as servers may)."""
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     workdir.mkdir(parents=True, exist_ok=True)
     root = workdir / "root"
@@ -631,7 +634,7 @@ def paramiko_sftp_server(
             transport = paramiko.Transport(conn)
             transport.add_server_key(server_key)
             transport.set_subsystem_handler(
-                "sftp", paramiko.SFTPServer, _StubSFTP, root=root, read_only=read_only
+                "sftp", server_class, _StubSFTP, root=root, read_only=read_only
             )
             sessions.append(transport)
             try:  # asynchronous: a silent client must not block the accept loop

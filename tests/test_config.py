@@ -240,6 +240,7 @@ CONDITIONAL: dict[str, tuple[str, list[Any], list[Any]]] = {
     "interval.every_minutes": ("interval.kind", ["hourly"], ["daily", "weekly", "monthly"]),
     "interval.days": ("interval.kind", ["weekly"], ["hourly", "daily", "monthly"]),
     "interval.day": ("interval.kind", ["monthly"], ["hourly", "daily", "weekly"]),
+    "document_images": ("format", ["datev"], ["csv", "csv-rfc4180", "lexware"]),
 }
 
 #: A value each conditional field may take where it applies (file form).
@@ -252,6 +253,7 @@ SET_VALUES: dict[str, Any] = {
     "interval.every_minutes": 15,
     "interval.days": ["mon"],
     "interval.day": 15,
+    "document_images": True,
 }
 
 
@@ -290,7 +292,12 @@ def test_conditions_are_declared_on_the_fields() -> None:
     assert {p: c.path for p, c in declared.items()} == {p: c[0] for p, c in CONDITIONAL.items()}
     # no chains: a controlling field applies always
     assert all(FIELDS_BY_PATH[c.path].applies_when is None for c in declared.values())
-    assert controlling_paths(FIELDS) == {"target.protocol", "incoming_export", "interval.kind"}
+    assert controlling_paths(FIELDS) == {
+        "target.protocol",
+        "incoming_export",
+        "interval.kind",
+        "format",
+    }
 
 
 @pytest.mark.parametrize("path", list(CONDITIONAL))
@@ -344,7 +351,10 @@ def test_an_import_accepts_an_empty_value_where_a_field_does_not_apply(
     valid_raw: dict[str, Any], catalog: Catalog, path: str
 ) -> None:
     raw = _not_applying(valid_raw, path)
-    for empty in (None, "", [] if FIELDS_BY_PATH[path].kind == "multi" else None):
+    kind = FIELDS_BY_PATH[path].kind
+    # a checkbox's "empty" is its default, off (what `config export` writes)
+    empties = (False,) if kind == "bool" else (None, "", [] if kind == "multi" else None)
+    for empty in empties:
         _set_path(raw, path, empty)
         cfg = parse_config(raw, catalog=catalog, strict=True)
         assert value_at(cfg, path) == FIELDS_BY_PATH[path].default

@@ -28,6 +28,10 @@ def test_demo_data_runs_against_the_demo_servers(tmp_path: Path) -> None:
         failed = run_config(ws, configs["kanzlei-csv"], RunOptions(attempts=1), clock=lambda: NOON)
     assert ok.status == "ok"
     assert list((ftp_root / "kanzlei").glob("Automatischer_Buchhaltungsexport_*/EXTF_*.csv"))
+    # The demo books carry receipts and the daily config delivers them (issue 17).
+    packages = list((ftp_root / "kanzlei").glob("Automatischer_Buchhaltungsexport_*/*.zip"))
+    assert [p.name.startswith("Belegbilder_") for p in packages] == [True, True]  # 2 clients
+    assert any(f["kind"] == "documents" and f["rows"] > 100 for f in ok.files)
     assert failed.status == "failed" and failed.step == "Anmelden"
     assert [p.name for p in mails.glob("*.eml")] == ["0001.eml"]  # the failure mail
     prepare(svc, DemoServers(1, ftp_root, 2, mails), today=NOON.date())  # a second start works

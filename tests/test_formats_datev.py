@@ -135,7 +135,14 @@ def test_registry_matches_the_config_choices() -> None:
         "lexware": LexwareFormat,
     }
     assert set(format_factories()) == {name for name, _ in FORMAT_CHOICES}
-    assert format_spec("datev").kinds == {"bookings", "incoming", "debtors", "creditors"}
+    # document images (issue 17): DATEV's Belegbilder package
+    assert format_spec("datev").kinds == {
+        "bookings",
+        "incoming",
+        "debtors",
+        "creditors",
+        "documents",
+    }
     assert format_spec("lexware").kinds == {"bookings", "incoming"}
 
 

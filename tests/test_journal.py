@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from array import array
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,46 @@ def test_retention_keeps_the_newest(journal: Journal) -> None:
     oldest_kept = new_run_id(T0 + dt.timedelta(minutes=5)).split("-")[0]
     assert kept[-1].id.startswith(oldest_kept)  # runs 0..4 were dropped
     assert journal.last_run("stb") == summary(kept[0])
+
+
+def test_last_due_and_running_read_indexes_not_the_history(journal: Journal) -> None:
+    assert journal.last_due("stb") is None
+    scheduled = record(1)
+    scheduled.due_at = "2026-11-24T07:30:00+01:00"
+    journal.finish(scheduled)
+    for n in range(2, 5):  # newer runs without a due time do not count
+        journal.finish(replace(record(n), trigger="manual"))
+    running = record(5, "running")
+    journal.start(running)
+    assert journal.last_due("stb") == "2026-11-24T07:30:00+01:00"
+    assert [r.id for r in journal.running("stb")] == [running.id]
+    conn = sqlite3.connect(journal.path)
+    plans = [
+        " ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", ("stb",)))
+        for sql in (
+            "SELECT doc FROM runs WHERE config_id = ? AND status = 'running' ORDER BY id",
+            "SELECT json_extract(doc, '$.due_at') FROM runs WHERE config_id = ? "
+            "AND json_extract(doc, '$.trigger') IN ('schedule', 'catchup') "
+            "AND json_extract(doc, '$.due_at') IS NOT NULL ORDER BY id DESC LIMIT 1",
+        )
+    ]
+    conn.close()
+    assert "USING INDEX runs_running" in plans[0]
+    assert "USING INDEX runs_by_config" in plans[1] and "TEMP B-TREE" not in plans[1]
+
+
+def test_a_journal_without_the_running_index_gets_it(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    Journal(path, tmp_path / "locks").finish(record(1))
+    conn = sqlite3.connect(path)
+    conn.execute("DROP INDEX runs_running")  # as a journal written before it existed
+    conn.close()
+    reopened = Journal(path, tmp_path / "locks")
+    assert reopened.running("stb") == []
+    conn = sqlite3.connect(path)
+    names = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    conn.close()
+    assert "runs_running" in names
 
 
 def test_last_run_follows_start_update_finish(journal: Journal) -> None:

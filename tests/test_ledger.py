@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from engine.errors import LedgerError
-from engine.ledger import CONTRACT, Ledger, create_schema, format_eur, format_stats
+from engine.ledger import (
+    CONTRACT,
+    DOCUMENT_COLUMNS,
+    Ledger,
+    create_schema,
+    format_eur,
+    format_stats,
+)
 from engine.ledger_demo import ACCOUNTS, generate
 from engine.paths import DataDir
 
@@ -74,7 +81,9 @@ def test_create_schema_private_file_with_exactly_the_contract(tmp_path: Path) ->
     }
     indexes = [r[0] for r in conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index'")]
     conn.close()
-    assert tables == {name: list(cols) for name, cols in CONTRACT.items()}
+    # the contract, plus the optional documents table (README "Belegbilder")
+    expected = {name: list(cols) for name, cols in CONTRACT.items()}
+    assert tables == {**expected, "documents": list(DOCUMENT_COLUMNS)}
     assert any("bookings (client_id, journal_no)" in (sql or "") for sql in indexes)
     with pytest.raises(LedgerError, match="existiert bereits"):
         create_schema(path)

@@ -141,3 +141,32 @@ def test_sigkill_at_random_moments_leaves_last_committed_state(tmp_path: Path) -
     with Store(path).transaction() as db:
         db.table("state").insert({"key": "after"})
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+
+
+def test_one_document_per_line_and_only_changed_lines_are_parsed(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.json")
+    with store.transaction() as db:
+        db.table("t").insert_multiple([{"a": 1, "s": "x\ny"}, {"a": 2}, {"a": 3}])
+        db.table("empty")
+    text = (tmp_path / "s.json").read_text()
+    assert json.loads(text)["t"] == {"1": {"a": 1, "s": "x\ny"}, "2": {"a": 2}, "3": {"a": 3}}
+    assert text.count("\n") >= 3  # the documents' lines; the one inside a string is escaped
+    cache: dict[bytes, object] = {}
+    first = store.read(cache)
+    with store.transaction() as db:
+        db.table("t").update({"a": 20}, doc_ids=[2])
+    second = store.read(cache)
+    assert second["t"] == {"1": {"a": 1, "s": "x\ny"}, "2": {"a": 20}, "3": {"a": 3}}
+    assert second["t"]["1"] is first["t"]["1"] and second["t"]["3"] is first["t"]["3"]
+    assert second == json.loads((tmp_path / "s.json").read_text())
+
+
+def test_a_file_in_the_former_one_line_layout_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    data = {"_meta": {"1": {"schema": 1, "revision": 4}}, "t": {"1": {"a": 1}, "7": {"b": [2]}}}
+    path.write_text(json.dumps(data, separators=(",", ":")))
+    store = Store(path)
+    assert store.read({}) == data
+    assert store.revision() == 4
+    with store.snapshot() as db:
+        assert [d["b"] for d in db.table("t").all() if "b" in d] == [[2]]

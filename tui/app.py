@@ -84,9 +84,11 @@ class HoldsEdits(Protocol):
 
 class BuchexApp(App[None]):
     TITLE = TITLE
-    CSS_PATH = ["app.tcss", "widgets/form.tcss"]  # noqa: RUF012 (Textual reads it once)
-    # The list is the base screen of a mode (not get_default_screen) so its CSS_PATH loads;
-    # the mode names the list installed in __init__ (it needs the service).
+    # The list's CSS is the app's: a screen's own CSS_PATH makes Textual parse the whole
+    # style sheet once more as the screen opens, and the list always opens.
+    CSS_PATH = ["app.tcss", "widgets/form.tcss", "screens/configs.tcss"]  # noqa: RUF012
+    # The list is the base screen of a mode (not get_default_screen); the mode names the
+    # list installed in __init__ (it needs the service).
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {HOME: HOME}
     DEFAULT_MODE = HOME
     # Screen classes for the CSS: forms breathe on tall terminals, stay dense at 80×24.
@@ -120,8 +122,10 @@ class BuchexApp(App[None]):
         *,
         cursor_blink: bool = True,
         preferences: Preferences | None = None,
+        started: Callable[[], object] | None = None,
     ) -> None:
         super().__init__()
+        self._started = started  # called once the first frame is drawn
         self.service = service
         self.cursor_blink = cursor_blink
         # The OS user's choices (tui/preferences.py; `python -m tui` passes them, tests
@@ -142,6 +146,13 @@ class BuchexApp(App[None]):
         self.failing: dict[str, tuple[str, str]] = {}
         self._stack_depth = 0  # screens on the stack at the last screen change
         self._failures_read = False
+
+    def preload(self) -> None:
+        """Work out the list's first load now, before the app runs (`python -m tui` calls
+        this; see `ConfigListScreen.preload`)."""
+        home = self.get_screen(HOME)
+        if isinstance(home, ConfigListScreen):
+            home.preload()
 
     # --- quitting, guarded ---------------------------------------------------------------
     # Strg+Q, q and "Beenden" ask first about unsaved changes (save / discard / stay, like
@@ -279,7 +290,14 @@ class BuchexApp(App[None]):
         self.screen_change_signal.subscribe(self, self._drop_closed_screens, immediate=True)
         self.screen_change_signal.subscribe(self, self._clear_toasts_under_dialogs, immediate=True)
         self.set_interval(WATCH_SECONDS, self._watch)
+        self.call_after_refresh(self._first_frame_drawn)
+
+    def _first_frame_drawn(self) -> None:
+        # Read after the first frame: at start it would only share the interpreter with it
+        # (the list, worked out before the app ran, is in that frame; the header follows).
         self._read_failures()
+        if self._started is not None:
+            self._started()
 
     def _minute(self) -> dt.datetime:
         return self.service.clock.now().replace(second=0, microsecond=0)

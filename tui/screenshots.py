@@ -52,6 +52,18 @@ def _section(name: str) -> Step:
     return show
 
 
+async def _delivered_run(pilot: Pilot[Any]) -> None:
+    """The Protokoll's cursor on the newest delivered run (a run with its Belegbilder)."""
+    from tui.widgets.run_table import RunTable
+
+    table = pilot.app.screen.query_one(RunTable)
+    keys = table.keys
+    ok = next(i for i, key in enumerate(keys) if table.get_row(key).status == "ok")
+    table.focus()
+    table.move_cursor(row=ok)
+    await _settle(pilot)
+
+
 # (file name, keys/steps that lead there from the previous shot)
 SHOTS: list[tuple[str, list[str | Step]]] = [
     ("01-schnittstellen", []),
@@ -64,6 +76,8 @@ SHOTS: list[tuple[str, list[str | Step]]] = [
     ("08-protokoll", ["escape", "p"]),
     ("09-protokoll-nur-fehler", ["f"]),
     ("10-lauf-details", ["enter"]),
+    # a delivered run with its Belegbilder package (issue 17)
+    ("16-lauf-details-belegbilder", ["escape", "f", _delivered_run, "enter"]),
 ]
 
 SMALL = (80, 24)  # an SSH terminal's default: the list and the dialogs must work there too

@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c = sub.add_parser("daemon", help="der Dienst, der die Schnittstellen planmäßig ausführt")
     c.add_argument("--workstation", metavar="NAME", help="nur die an NAME gebundenen")
     c.add_argument("--once", action="store_true", help="fällige Läufe einmal ausführen (cron)")
-    c.add_argument("--workers", type=int, default=4, help="gleichzeitige Läufe (Standard 4)")
+    c.add_argument("--workers", type=int, default=8, help="gleichzeitige Läufe (Standard 8)")
     c.set_defaults(func=cmd_daemon)
 
 

@@ -1,4 +1,4 @@
-"""`buchex ledger demo / import / stats`."""
+"""`buchex ledger demo / import / import-documents / stats`."""
 
 from __future__ import annotations
 
@@ -55,6 +55,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     c.set_defaults(func=cmd_import)
 
+    c = ls.add_parser(
+        "import-documents",
+        help="Belegbilder (z. B. PDF) zu Buchungen laden (alles oder nichts; Format: README "
+        "„Belegbilder“)",
+        description="Lädt die in einer CSV-Datei genannten Belegdateien als Belegbilder in die "
+        "eingebettete ledger.sqlite. Spalten: client_id, journal_no, file (Pfad, relativ zum "
+        "Ordner der CSV-Datei), optional file_name und media_type (sonst aus der "
+        "Dateiendung). Bei einem Fehler wird nichts übernommen.",
+    )
+    c.add_argument("file", type=Path, metavar="CSV-DATEI")
+    c.set_defaults(func=cmd_import_documents)
+
     c = ls.add_parser("stats", help="Anzahl und Summen je Mandant")
     c.set_defaults(func=cmd_stats)
 
@@ -94,6 +106,16 @@ def cmd_import(svc: Service, args: argparse.Namespace) -> int:
         f"{svc.number(result.imported)} Buchungen importiert "
         f"(Journalnummern {result.first_journal_no}–{result.last_journal_no})."
     )
+    return EXIT_OK
+
+
+def cmd_import_documents(svc: Service, args: argparse.Namespace) -> int:
+    result = svc.import_documents(args.file)
+    if not result.ok:
+        err(svc.import_problems(result.problems))
+        err(f"Nichts importiert: {len(result.problems)} Problem(e) in {args.file}.")
+        return EXIT_INVALID
+    out(f"{svc.number(result.imported)} Belegbilder importiert ({svc.number(result.bytes)} Bytes).")
     return EXIT_OK
 
 

@@ -103,8 +103,10 @@ def _when(iso: str | None) -> str:
 
 
 def _summary(run: RunRecord) -> list[str]:
-    rows = sum(int(f.get("rows", 0)) for f in run.files)
+    rows = run.booking_rows
     detail = f"{run.step}: {run.reason}" if run.status == "failed" else (run.reason or "")
+    if run.images:
+        detail = f"{detail} ({run.images} Belegbilder)" if detail else f"{run.images} Belegbilder"
     return [
         _when(run.started_at),
         run.config_id,

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from engine.formats.spec import FILE_KINDS, FileKind, FormatOption, FormatSpec
+from engine.formats.spec import DATA_KINDS, FileKind, FormatOption, FormatSpec
 
-ALL_KINDS: Final[frozenset[FileKind]] = frozenset(FILE_KINDS)
+ALL_KINDS: Final[frozenset[FileKind]] = DATA_KINDS
 #: A config's format when it names none.
 DEFAULT_FORMAT: Final = "datev"
 #: One file per fiscal year and again per calendar year (engine.formats.periods).
@@ -20,7 +20,8 @@ BUILTIN_FORMATS: Final[tuple[FormatSpec, ...]] = (
         name="datev",
         label="DATEV-Format",
         writer="engine.formats.datev:DatevFormat",
-        kinds=ALL_KINDS,
+        # Document images: DATEV XML-Schnittstelle online (engine.formats.datev_documents).
+        kinds=ALL_KINDS | {"documents"},
         validator="engine.formats.datev:validate_file",
         # Belegdatum is TTMM: the header's WJ-Beginn and Datum vom/bis give the year.
         file_periods=_FISCAL_AND_CALENDAR_YEAR,

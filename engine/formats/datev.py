@@ -124,6 +124,7 @@ I_KOST1: Final = column_index(BS, "KOST1 - Kostenstelle")
 I_FESTSCHREIBUNG: Final = column_index(BS, "Festschreibung")
 I_INFO_ART: Final = tuple(column_index(BS, f"Beleginfo - Art {i}") for i in range(1, 5))
 I_INFO: Final = tuple(column_index(BS, f"Beleginfo - Inhalt {i}") for i in range(1, 5))
+I_BELEGLINK: Final = column_index(BS, "Beleglink")
 
 _D_KONTO: Final = column_index(DK, "Konto")
 _D_NAME: Final = column_index(DK, "Name (Adressattyp keine Angabe)")
@@ -501,6 +502,9 @@ class DatevFormat:
     max_rows: int | None = MAX_ROWS_PER_FILE
     #: the row's BU-Schlüssel, as written (control file totals per key)
     tax_key_column: int | None = I_BU
+    #: the row's Beleglink: engine.export sets `BEDI "<GUID>"` for a booking whose image
+    #: goes out in the run's Belegbilder package (engine.formats.datev_documents)
+    beleglink_column: int = I_BELEGLINK
     #: The 125 fields of a booking, or None if it was refused (reported): made from
     #: BUCHUNGSSTAPEL_BINDINGS (`_row_source`), one per writer.
     booking_row: Callable[[Booking, Report], list[Any] | None]
@@ -629,13 +633,51 @@ class DatevFormat:
         """Header field and row field Festschreibung: 1 if the client locks its batches."""
         return "1" if self.client.lock_batches else "0"
 
+    # -- document images (issue 17): DATEV XML-Schnittstelle online, datev_documents
+
+    def document_guid(self, client_id: str, journal_no: int, file_name: str) -> str:
+        """The same image of the same booking always gets the same GUID (a redelivery
+        links what the advisor may already have)."""
+        from engine.formats.datev_documents import document_guid
+
+        return document_guid(client_id, str(journal_no), file_name)
+
+    def document_link(self, guid: str) -> str:
+        from engine.formats.datev_documents import beleglink
+
+        return beleglink(guid)
+
+    def document_problem(
+        self, journal_no: int, file_name: str, media_type: str | None, size: int | None
+    ) -> str | None:
+        from engine.formats.datev_documents import image_problem
+
+        return image_problem(journal_no, file_name, media_type, size)
+
+    def document_package(self, path: Path) -> Any:
+        from engine.formats.datev_documents import DocumentPackage
+
+        client = self.client
+        return DocumentPackage(
+            path,
+            created=self.now,
+            description=f"Belegbilder {self.bezeichnung}",
+            consultant_no=client.consultant_no,
+            client_no=client.client_no,
+            client_name=client.name,
+        )
+
     def file_name(self, info: FileInfo) -> str:
+        if info.kind == "documents":
+            return file_name("Belegbilder", self.mandant, info, self.now, ext="zip")
         if info.kind in _PARTNER_FILE:
             return file_name(f"EXTF_{_PARTNER_FILE[info.kind]}", self.mandant, info, self.now)
         kind = "Buchungsstapel_Eingang" if info.kind == "incoming" else "Buchungsstapel"
         return file_name(f"EXTF_{kind}", self.mandant, info, self.now)
 
     def file_head(self, info: FileInfo) -> bytes:
+        if info.kind == "documents":
+            return b""  # a ZIP package: the file is its body
         if info.kind in _PARTNER_FILE:
             values = self._header_values(info.kind, self.now.date(), None, None)
             headings = DK

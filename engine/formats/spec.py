@@ -18,17 +18,27 @@ if TYPE_CHECKING:  # engine.config imports this package: keep SQLAlchemy out of 
     from engine.ledger import Booking, Catalog, Client, Partner
 
 #: What a file holds: bookings, incoming (supplier-invoice) bookings, debtor or creditor
-#: master data. Runner, journal and run record carry these strings.
-FileKind = Literal["bookings", "incoming", "debtors", "creditors"]
-FILE_KINDS: Final[tuple[FileKind, ...]] = ("bookings", "incoming", "debtors", "creditors")
+#: master data, or the document images of exported bookings (a package the format makes,
+#: e.g. DATEV's document.xml ZIP). Runner, journal and run record carry these strings.
+FileKind = Literal["bookings", "incoming", "debtors", "creditors", "documents"]
+FILE_KINDS: Final[tuple[FileKind, ...]] = (
+    "bookings",
+    "incoming",
+    "debtors",
+    "creditors",
+    "documents",
+)
+#: The kinds every data-writing format can offer (all but "documents").
+DATA_KINDS: Final[frozenset[FileKind]] = frozenset({"bookings", "incoming", "debtors", "creditors"})
 #: Kinds without bookings: no sums, no journal index.
-MASTER_DATA_KINDS: Final[frozenset[str]] = frozenset({"debtors", "creditors"})
+MASTER_DATA_KINDS: Final[frozenset[str]] = frozenset({"debtors", "creditors", "documents"})
 #: German names of the kinds, for messages.
 KIND_LABELS: Final[dict[str, str]] = {
     "bookings": "Buchungen",
     "incoming": "Eingangsbuchungen",
     "debtors": "Debitoren",
     "creditors": "Kreditoren",
+    "documents": "Belegbilder",
 }
 
 #: The entry point group third-party formats register in.
@@ -84,6 +94,15 @@ class FormatWriter(Protocol):
     constant rest appended; it may buffer and then has a `flush()`, which the export calls
     every few hundred rows and before closing the file. The file must come out byte for
     byte as `row_writer` writes `booking_row`'s rows (`DatevFormat` does this).
+
+    Optional document images (a format whose spec lists the kind "documents"): the
+    attribute `beleglink_column` (the row index that links a booking to its image) and
+    `document_guid(client_id, journal_no, file_name)`, `document_link(guid)` (the
+    column's value), `document_problem(journal_no, file_name, media_type, size)` (a German
+    warning when the format cannot take the image, else None) and
+    `document_package(path)` (a writer with `add(guid, file_name, chunks)` → member name,
+    size, SHA-256, and `close()`); `file_name` and `file_head` then also get the kind
+    "documents" (the package's name; an empty head).
     """
 
     encoding: str

@@ -17,8 +17,14 @@ Login (nothing from the account buchex runs under: no agent, no ~/.ssh keys):
 - no key file: password login (paramiko falls back to keyboard-interactive when the server
   only offers that).
 
-Speed: AES-GCM is preferred (its MAC is computed inside OpenSSL; with paramiko's
-separate HMAC, AES-CTR is about three times slower), and writes are pipelined.
+Speed (bench/transfer.py, docs/benchmarks.md): AES-GCM is preferred (its MAC is computed
+inside OpenSSL; with paramiko's separate HMAC, AES-CTR is about three times slower; paramiko
+has no chacha20-poly1305). Uploads do not go through paramiko's `SFTPFile.write`, whose
+pipelining drains every answer once 100 writes are out (the pipe runs empty, then refills):
+`_put` keeps up to `MAX_OUTSTANDING` write requests in flight, reads answers as they arrive,
+oldest first (every status is checked), and sizes each request to fill whole SSH packets:
+up to the server's `limits@openssh.com` max-write-length (OpenSSH: 7 packets, ~224 KiB),
+else one packet of at most 32 KiB, the size every server must accept.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import posixpath
 import socket
 import stat
 import struct
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
@@ -35,7 +42,15 @@ from typing import TYPE_CHECKING, BinaryIO, cast
 import paramiko
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from paramiko.sftp import CMD_INIT, CMD_VERSION, SFTPError
+from paramiko.sftp import (
+    CMD_EXTENDED,
+    CMD_EXTENDED_REPLY,
+    CMD_INIT,
+    CMD_STATUS,
+    CMD_VERSION,
+    CMD_WRITE,
+    SFTPError,
+)
 from paramiko.ssh_exception import IncompatiblePeer
 
 from engine.errors import (
@@ -59,18 +74,19 @@ from engine.transports.known_hosts import (
 if TYPE_CHECKING:
     from engine.config import Target
 
-# Tuned against OpenSSH 9.2 sshd on loopback (64 MiB, 2 cores): with these values a delivery
-# (connect, upload, size check, rename) runs at 85-110 MB/s, on par with OpenSSH's own
-# `sftp -b` (84-99 MB/s). SSH packets and SFTP write requests of 32 KiB (the request size every
-# server must accept); larger windows or packets measured no better.
+# Tuned against OpenSSH 9.2 sshd on loopback (2 cores), see bench/transfer.py. Our own window
+# and packet size only bound what the server sends us (answers): no matter for uploads.
 WINDOW_SIZE = 4 * 1024 * 1024
 PACKET_SIZE = 32 * 1024
-REQUEST_SIZE = 32 * 1024
+REQUEST_SIZE = 32 * 1024  # write data without limits@openssh.com: what every server accepts
+MAX_REQUEST_SIZE = 256 * 1024  # write data with it, at most (and at most the server's limit)
+MAX_OUTSTANDING = 64  # write requests in flight
 # paramiko keeps 64 bytes of each SSH packet in reserve and a write request adds its header
-# (25 bytes + the handle): a 32 KiB write would go out as two packets.
+# (25 bytes + the handle): a write of 32 KiB data would go out as two packets.
 _PACKET_RESERVE = 64
 _WRITE_HEADER = 25
-BLOCK_SIZE = 256 * 1024
+BLOCK_SIZE = 1024 * 1024  # local reads: whole requests of about this much
+LIMITS = "limits@openssh.com"
 PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
 PREFERRED_MACS = ("hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com")
 POSIX_RENAME = "posix-rename@openssh.com"
@@ -80,12 +96,16 @@ _HOST_KEY_ALGORITHMS = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")}
 
 class _SFTPClient(paramiko.SFTPClient):
     """Remembers the extensions the server announces in its VERSION packet (paramiko
-    drops them), to know whether `posix-rename@openssh.com` is there."""
+    drops them), to know whether `posix-rename@openssh.com` is there; and sends write
+    requests without waiting, for `SFTPTransport._put` (paramiko's internals: request
+    numbers, `_expecting`, `_read_response`, as of paramiko 5.1)."""
 
     extensions: dict[str, bytes]
+    answers: _Answers
 
     def _send_version(self) -> int:
         self.extensions = {}
+        self.answers = _Answers()
         msg = paramiko.Message()
         msg.add_int(3)
         self._send_packet(CMD_INIT, msg)  # type: ignore[attr-defined]
@@ -99,6 +119,67 @@ class _SFTPClient(paramiko.SFTPClient):
                 name = reply.get_text()
                 self.extensions[name] = reply.get_binary()
         return version
+
+    def write_limit(self) -> int | None:
+        """The server's max-write-length (`limits@openssh.com`), None if it names none
+        (or answers the request with an error: then the 32 KiB every server takes)."""
+        if LIMITS not in self.extensions:
+            return None
+        try:
+            kind, reply = self._request(CMD_EXTENDED, LIMITS)  # type: ignore[attr-defined]
+        except (OSError, SFTPError):
+            return None
+        if kind != CMD_EXTENDED_REPLY or reply is None:
+            return None
+        _max_packet, _max_read, max_write = (reply.get_int64() for _ in range(3))
+        return int(max_write) or None
+
+    def send_write(self, handle: bytes, offset: int, data: memoryview) -> int:
+        """Send one SSH_FXP_WRITE without waiting for its answer; its request number.
+        Built in one piece and handed to the channel as a memoryview: paramiko's request
+        path copies the data twice more and re-slices the rest of it per packet."""
+        with self._lock:  # type: ignore[attr-defined]
+            num: int = self.request_number
+            self._expecting[num] = self.answers  # type: ignore[attr-defined]
+            self.request_number += 1
+        body = 4 + 4 + len(handle) + 8 + 4 + len(data)
+        head = struct.pack(">IBII", body + 1, CMD_WRITE, num, len(handle))
+        packet = head + handle + struct.pack(">QI", offset, len(data)) + data
+        channel = self.get_channel()
+        assert channel is not None
+        channel.sendall(memoryview(packet))  # type: ignore[arg-type]
+        return num
+
+    def check_write(self, num: int) -> None:
+        """Wait for the answer to write request `num`; raises OSError on an error status.
+        Answers that arrive on the way (a server may answer out of order) are kept in
+        `answers` and checked when their turn comes."""
+        early = self.answers.pop(num)
+        if early is None:
+            kind, _ = self._read_response(num)  # type: ignore[attr-defined]  # checks status
+        else:
+            kind, reply = early
+            if kind == CMD_STATUS:
+                self._convert_status(reply)  # type: ignore[attr-defined]
+        if kind != CMD_STATUS:
+            raise SFTPError("Antwort auf WRITE ist kein Status")
+
+
+class _Answers:
+    """Answers to write requests that paramiko read while waiting for another one (it hands
+    them to the request's `_async_response`), by request number."""
+
+    def __init__(self) -> None:
+        self._by_number: dict[int, tuple[int, paramiko.Message]] = {}
+
+    def _async_response(self, kind: int, reply: paramiko.Message, num: int) -> None:
+        self._by_number[num] = (kind, reply)
+
+    def pop(self, num: int) -> tuple[int, paramiko.Message] | None:
+        return self._by_number.pop(num, None)
+
+    def clear(self) -> None:
+        self._by_number.clear()
 
 
 class SFTPTransport(Transport):
@@ -124,6 +205,7 @@ class SFTPTransport(Transport):
         self._ssh: paramiko.Transport | None = None
         self._sftp: _SFTPClient | None = None
         self._home = "/"
+        self._write_limit: int | None = None  # the server's, asked once per connection
 
     # -- connection ------------------------------------------------------------------
 
@@ -133,6 +215,11 @@ class SFTPTransport(Transport):
         self.close()
         with self._step(Step.CONNECT):
             sock = socket.create_connection((host, port), timeout=self.timeout)
+        # paramiko writes whole SSH packets: Nagle only holds back the small ones of the
+        # handshake, login and channel set-up until the server's delayed ACK (40 ms each on
+        # Linux; ~0.1 s of every connection, measured)
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             ssh = paramiko.Transport(
                 sock, default_window_size=WINDOW_SIZE, default_max_packet_size=PACKET_SIZE
@@ -252,6 +339,7 @@ class SFTPTransport(Transport):
             if channel is not None:
                 channel.settimeout(self.timeout)
             self._sftp = sftp
+            self._write_limit = None
             self._home = sftp.normalize(".")
 
     def _login_with_key(
@@ -349,23 +437,38 @@ class SFTPTransport(Transport):
     def _put(self, source: BinaryIO, remote_path: str, deadline: Deadline) -> None:
         sftp = self._client(Step.UPLOAD)
         channel = sftp.get_channel()
+        if channel is None:
+            raise TransportError(Step.UPLOAD, Reason.CLOSED)
         with self._step(Step.UPLOAD):
+            if self._write_limit is None:
+                self._write_limit = sftp.write_limit() or 0
             remote = sftp.open(remote_path, "wb", bufsize=0)
             try:
-                remote.set_pipelined(True)
-                remote.MAX_REQUEST_SIZE = _request_size(channel, remote)
-                while chunk := source.read(BLOCK_SIZE):
-                    if channel is not None:
-                        channel.settimeout(deadline.timeout(self.timeout))
-                    remote.write(chunk)
+                handle = cast(bytes, remote.handle)  # the stubs say SFTPHandle: it is bytes
+                size = _request_size(channel.out_max_packet_size, len(handle), self._write_limit)
+                block = size * max(1, BLOCK_SIZE // size)
+                waiting: deque[int] = deque()
+                sftp.answers.clear()  # of an earlier upload that failed half-way
+                offset = 0
+                while chunk := source.read(block):
+                    channel.settimeout(deadline.timeout(self.timeout))
+                    data = memoryview(chunk)
+                    for start in range(0, len(data), size):
+                        piece = data[start : start + size]
+                        waiting.append(sftp.send_write(handle, offset, piece))
+                        offset += len(piece)
+                        while waiting and (len(waiting) > MAX_OUTSTANDING or channel.recv_ready()):
+                            sftp.check_write(waiting.popleft())
                     deadline.check(Step.UPLOAD)
+                channel.settimeout(deadline.timeout(self.timeout))
+                while waiting:
+                    sftp.check_write(waiting.popleft())
             except BaseException:
                 with contextlib.suppress(Exception):
                     remote.close()
                 raise
-            remote.close()  # waits for every pipelined write to be acknowledged
-            if channel is not None:
-                channel.settimeout(self.timeout)
+            remote.close()
+            channel.settimeout(self.timeout)
 
     def _size(self, remote_path: str) -> int:
         sftp = self._client(Step.VERIFY)
@@ -495,10 +598,12 @@ def _fingerprints(text: str) -> set[str]:
     }
 
 
-def _request_size(channel: paramiko.Channel | None, remote: paramiko.SFTPFile) -> int:
-    """The largest write that still fits one SSH packet (measured: ~20-35 % faster)."""
-    if channel is None:
-        return REQUEST_SIZE
-    handle = cast(bytes, remote.handle)  # the stubs say SFTPHandle; it is the server's bytes
-    fits = channel.out_max_packet_size - _PACKET_RESERVE - _WRITE_HEADER - len(handle)
-    return max(1024, min(REQUEST_SIZE, fits))
+def _request_size(max_packet: int, handle: int, limit: int) -> int:
+    """The data of one write request: as many whole SSH packets as the server's write limit
+    (`limit`, 0: none announced, then 32 KiB) and MAX_REQUEST_SIZE allow, at least one packet
+    (a request that spills a few bytes into one more packet costs a whole packet more)."""
+    per_packet = max_packet - _PACKET_RESERVE
+    header = _WRITE_HEADER + handle
+    cap = min(limit, MAX_REQUEST_SIZE) if limit > 0 else REQUEST_SIZE
+    packets = max(1, (cap + header) // per_packet)
+    return max(1024, min(cap, packets * per_packet - header))

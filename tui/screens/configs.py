@@ -4,20 +4,27 @@ The list follows the store live: the app's watcher says when configs or runs cha
 minute passed (tui/messages.py), and the list reloads in a worker, so saves by the daemon,
 the CLI or another TUI show up within half a second.
 
-A load has up to three passes, each drawn as it is done (and only if it changes anything):
-1. the rows, as soon as the configs are read; the cells that need more keep their last
-   value, or show "…" for a config not seen before;
-2. Nächste Ausführung and Letzter Lauf (the schedule and the run history, cached per config);
-3. Filiale, when a config names a branch: its name comes from the ledger's catalog, and the
-   first read of it opens the ledger and loads SQLAlchemy, slower than the rest together.
-On a cold start with 1000 configs the rows are up in about the time a bare Textual table of
-1000 rows takes (docs/benchmarks-tui.md), and the other cells follow within half a second.
+A load draws the list once, with every cell worked out, as soon as it has them: the rows
+(configs), Nächste Ausführung and Letzter Lauf (the schedule and the run history, cached per
+config; the run history's first read is one query for every config) and Filiale (the
+branches' names from the ledger's catalog, read in a thread of its own meanwhile). Only what
+is slow is drawn later (and each draw only if it changes anything):
+1. the rows first, if the other cells take longer than ROWS_FIRST_AFTER (a long run
+   history, a slow disk); cells not worked out yet keep their last value, or show "…" for
+   a config not seen before;
+2. Filiale last, if the catalog takes longer than CATALOG_WAIT (an external ledger
+   database: SQLAlchemy, the network).
+`python -m tui` works out the first load before the app runs (`preload`), so its first frame
+shows the complete list: with 1000 configs in about 1.5× the time a bare Textual table of
+1000 rows takes to show (docs/benchmarks-tui.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -28,7 +35,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Checkbox, Header, Input
-from textual.worker import Worker, get_current_worker
+from textual.worker import get_current_worker
 
 from engine.config import ExportConfig
 from engine.runs import RunSummary, progress_text
@@ -53,6 +60,11 @@ if TYPE_CHECKING:
     from engine.service import Catalog, Service
 
 PENDING = "…"  # a cell the second pass has not worked out yet
+# A load draws once, every cell worked out, unless that takes longer (seconds, from the
+# start of the load): the rows first after ROWS_FIRST_AFTER (a slow disk, a long run
+# history), Filiale last after CATALOG_WAIT (an external ledger database).
+ROWS_FIRST_AFTER = 0.25
+CATALOG_WAIT = 0.15
 
 # Filiale, Nächste Ausführung, Letzter Lauf: the cells of the second pass; and whether the
 # config is failing (its latest finished run failed: the row's name in red).
@@ -96,13 +108,62 @@ def last_run_of(summary: RunSummary | None) -> tuple[str, dt.datetime] | None:
     return label, dt.datetime.fromisoformat(when or summary.started_at)
 
 
+class _Background:
+    """`read()` in a thread of its own, started at once (the list's worker waits for it
+    with a limit). A failed read gives None."""
+
+    def __init__(self, read: Callable[[], Catalog]) -> None:
+        self.value: Catalog | None = None
+        self._done = threading.Event()
+        threading.Thread(target=self._run, args=(read,), name="catalog", daemon=True).start()
+
+    def _run(self, read: Callable[[], Catalog]) -> None:
+        try:
+            self.value = read()
+        except Exception:
+            self.value = None  # the list still works; Filiale shows the id
+        finally:
+            self._done.set()
+
+    def done(self, timeout: float | None) -> bool:
+        return self._done.wait(timeout)
+
+
+class _RowsFirst:
+    """Draws the rows (`draw`) from a timer unless cancelled before it fires; `cancel`
+    returns once a draw under way has posted, so that the load's later passes come after
+    it."""
+
+    def __init__(self, draw: Callable[[], None]) -> None:
+        self._draw = draw
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._timer: threading.Timer | None = None
+
+    def start(self, after: float) -> None:
+        self._timer = threading.Timer(after, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            if not self._cancelled:
+                self._draw()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+        if self._timer is not None:
+            self._timer.cancel()
+
+
 class ListCommands(ScreenCommands):
     """Every key of the list (its BINDINGS and the table's ⏎ Bearbeiten), see
     tui/commands.py."""
 
 
 class ConfigListScreen(Screen[None]):
-    CSS_PATH = "configs.tcss"
+    # configs.tcss: the app's CSS_PATH (tui/app.py)
     # Focused at compose, before any key arrives; a focus() in on_mount would land later
     # and take the focus back from a filter that "/" typed ahead had just focused.
     AUTO_FOCUS = "ConfigTable"
@@ -213,6 +274,7 @@ class ConfigListScreen(Screen[None]):
         self._catalog: Catalog | None = None  # the last one read, for the branches' names
         self.rows_shown = False  # first pass drawn
         self.loaded = False  # every cell worked out
+        self._preloaded: ConfigListScreen.Loaded | None = None  # see preload()
         self._filter_pending = False  # "/" seen; keys queued behind it go to the filter
 
     def compose(self) -> ComposeResult:
@@ -233,7 +295,11 @@ class ConfigListScreen(Screen[None]):
         # Filter as the value changes, not on Input.Changed: that message is handled after
         # the frame showing the typed character, so the rows would follow a frame later.
         self.watch(self.query_one("#filter", Input), "value", self._filter_changed, init=False)
-        self.reload()
+        preloaded, self._preloaded = self._preloaded, None
+        if preloaded is not None:
+            self._loaded(preloaded)  # in the first frame
+        if preloaded is None or not preloaded.final:
+            self.reload()
 
     # --- loading ------------------------------------------------------------------------
 
@@ -253,53 +319,87 @@ class ConfigListScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="reload")
     def reload(self) -> None:
-        service = self.service
         worker = get_current_worker()
+        self._load(self.post_message, lambda: worker.is_cancelled)
+
+    def preload(self) -> None:
+        """The first load, worked out before the app runs (`python -m tui`, after reading
+        the configs): the first frame then shows the complete list, instead of an empty one
+        followed by the list a worker sharing the interpreter with Textual's start-up
+        finishes. On mount the list draws it; a part still missing (Filiale from a slow
+        catalog) is left to the usual load."""
+        result: list[ConfigListScreen.Loaded] = []
+        try:
+            self._load(result.append, lambda: False, rows_first=False)
+        except Exception:
+            return  # the usual load on mount will say what is wrong
+        self._preloaded = result[-1] if result else None
+
+    def _load(
+        self,
+        post: Callable[[ConfigListScreen.Loaded], object],
+        cancelled: Callable[[], bool],
+        *,
+        rows_first: bool = True,
+    ) -> None:
+        """One load (see the module's doc): `post` gets each pass's Loaded message."""
+        service = self.service
         try:
             configs = service.list_configs()
         except Exception as exc:
-            self.post_message(self.Loaded(None, f"Schnittstellen nicht lesbar: {exc}"))
+            post(self.Loaded(None, f"Schnittstellen nicht lesbar: {exc}"))
             return
+        begun = time.monotonic()
         known = {c.id: self._known_details(c, self._details.get(c.id)) for c in configs}
-        branched = any(c.branch for c in configs)
-        # 1: the rows, with the slow cells as the last load left them ("…" if new).
-        self._post(worker, configs, known, final=False)
-        # 2: schedule and run history: cached per config, quick after the first load.
+        # The branches' names come from the ledger's catalog, read meanwhile in a thread of
+        # its own: an external database may take a while (SQLAlchemy, the network).
+        catalog_read = _Background(service.catalog) if any(c.branch for c in configs) else None
+
+        def draw(cells: dict[str, Details], *, final: bool, catalog: Catalog | None = None) -> None:
+            entries = [make_entry(c, cells[c.id]) for c in configs]
+            # Cancelled: a newer load is under way, and its rows win.
+            if not cancelled() and self._differs(entries):
+                details = {c.id: (c, cells[c.id]) for c in configs}
+                post(self.Loaded(entries, details=details, final=final, catalog=catalog))
+
+        # 1: the rows, with the slow cells as the last load left them, if the rest is not
+        # there within ROWS_FIRST_AFTER (a timer: the slow part may be one blocked call).
+        rows = _RowsFirst(lambda: draw(known, final=False))
+        if rows_first:
+            rows.start(ROWS_FIRST_AFTER)
+        # 2: schedule and run history (cached per config, quick after the first load).
         now = service.clock.now()
         catalog = self._catalog
-        cells = {
-            c.id: (
-                branch_name(c, catalog) if catalog is not None or not c.branch else known[c.id][0],
-                *self._times(c, now),
-            )
-            for c in configs
-        }
-        self._post(worker, configs, cells, final=not branched)
-        if not branched:
-            return
-        # 3: the branches' names. The first time this opens the ledger and loads SQLAlchemy,
-        # which takes longer than the other two passes together.
         try:
-            catalog = service.catalog()
-        except Exception:
-            catalog = None  # the list still works; Filiale shows the id
-        cells = {c.id: (branch_name(c, catalog), *cells[c.id][1:]) for c in configs}
-        self._post(worker, configs, cells, final=True, catalog=catalog)
+            times = {c.id: self._times(c, now) for c in configs}
+        finally:
+            rows.cancel()  # from here on this thread draws
 
-    def _post(
-        self,
-        worker: Worker[None],
-        configs: list[ExportConfig],
-        cells: dict[str, Details],
-        *,
-        final: bool,
-        catalog: Catalog | None = None,
-    ) -> None:
-        entries = [make_entry(c, cells[c.id]) for c in configs]
-        # Cancelled: a newer load is under way, and its rows win.
-        if not worker.is_cancelled and self._differs(entries):
-            details = {c.id: (c, cells[c.id]) for c in configs}
-            self.post_message(self.Loaded(entries, details=details, final=final, catalog=catalog))
+        def cells(catalog: Catalog | None) -> dict[str, Details]:
+            return {
+                c.id: (
+                    branch_name(c, catalog)
+                    if catalog is not None or not c.branch
+                    else known[c.id][0],
+                    *times[c.id],
+                )
+                for c in configs
+            }
+
+        if catalog_read is None:
+            draw(cells(catalog), final=True)
+            return
+        # 3: the branches' names (a catalog that cannot be read leaves the ids shown).
+        wait = max(0.0, CATALOG_WAIT - (time.monotonic() - begun))
+        if not catalog_read.done(wait):
+            draw(cells(catalog), final=False)
+            if not rows_first:
+                return  # the preload: the load on mount reads the catalog again
+            while not catalog_read.done(0.1):
+                if cancelled():
+                    return  # a newer load is under way (it reads the catalog again)
+        catalog = catalog_read.value
+        draw(cells(catalog), final=True, catalog=catalog)
 
     def _differs(self, entries: list[Entry]) -> bool:
         """Whether `entries` would change what the list shows. Most reloads (every minute,

@@ -129,10 +129,6 @@ def reason_text(record: RunRecord, now: dt.datetime | None = None) -> str:
     return ""
 
 
-def _rows_of(record: RunRecord) -> int:
-    return sum(int(f.get("rows") or 0) for f in record.files)
-
-
 def make_row(record: RunRecord, now: dt.datetime | None = None) -> RunRow:
     has_files = bool(record.files) or record.status == "ok"
     return RunRow(
@@ -143,7 +139,7 @@ def make_row(record: RunRecord, now: dt.datetime | None = None) -> RunRow:
             TRIGGERS.get(record.trigger, record.trigger),
             status_text(record),
             str(len(record.files)) if has_files else DASH,
-            thousands(_rows_of(record)) if has_files else DASH,
+            thousands(record.booking_rows) if has_files else DASH,
             reason_text(record, now),
         ),
     )
@@ -196,6 +192,8 @@ def detail_content(record: RunRecord) -> Content:
         fact("Ende", "läuft noch")
         if record.progress:
             fact("Fortschritt", progress_text(record.progress))
+    if record.images:
+        fact("Belegbilder", f"{thousands(record.images)} mit den Buchungen verknüpft")
     if record.attempts:
         fact("Versuche", str(record.attempts))
     if record.mail:
@@ -216,6 +214,13 @@ def detail_content(record: RunRecord) -> Content:
             sha = str(f.get("sha256") or "")
             if f.get("kind") == "control":
                 line(f"    Kontrolldatei · {thousands(int(f.get('size') or 0))} B")
+                continue
+            if f.get("kind") == "documents":
+                line(
+                    f"    Belegbilder · {thousands(int(f.get('rows') or 0))} Bilder · "
+                    f"{thousands(int(f.get('size') or 0))} B"
+                    + (f" · SHA-256 {sha[:12]}…" if sha else "")
+                )
                 continue
             line(
                 f"    {thousands(int(f.get('size') or 0))} B · "
