@@ -410,7 +410,7 @@ def _start_run(tmux: Tmux, ws: Workspace, cfg_id: str) -> None:
     tmux.keys("r")
 
     def probe() -> bool | None:
-        if "Trotzdem jetzt ausführen?" in tmux.screen():
+        if "außerhalb 06:00–22:00" in tmux.screen():  # the question wraps at 80 columns
             tmux.keys("j")
         return True if ws.runs.running(cfg_id) else None
 
