@@ -487,8 +487,14 @@ def scans(plan: Sequence[str], table_name: str) -> list[str]:
 
 
 def journal_scans_of(plan: Sequence[str]) -> list[str]:
-    """SCAN lines on a journal table (the schema check's sqlite_master aside)."""
-    return [line.strip() for line in plan if re.match(r"\s*SCAN (?!sqlite_master\b)\w+", line)]
+    """SCAN lines on a journal table: the schema check's reads of sqlite_master, of the
+    pragma functions (application id, user version: one row each) and of its constant
+    row aside."""
+    return [
+        line.strip()
+        for line in plan
+        if re.match(r"\s*SCAN (?!sqlite_master\b|pragma_\w+ VIRTUAL TABLE|CONSTANT ROW)\w+", line)
+    ]
 
 
 @dataclass

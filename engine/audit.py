@@ -6,11 +6,13 @@ import datetime as dt
 import getpass
 import json
 import os
+import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from filelock import FileLock
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 
 def current_actor() -> str:
@@ -24,7 +26,16 @@ def current_actor() -> str:
 class AuditLog:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = FileLock(f"{path}.lock", mode=0o600, poll_interval=0.002)
+        self._lock: FileLock | None = None  # made on the first record: readers need none
+        self._lock_guard = threading.Lock()
+
+    def _file_lock(self) -> FileLock:
+        with self._lock_guard:
+            if self._lock is None:
+                from filelock import FileLock
+
+                self._lock = FileLock(f"{self.path}.lock", mode=0o600, poll_interval=0.002)
+            return self._lock
 
     def record(
         self,
@@ -49,7 +60,7 @@ class AuditLog:
             entry["detail"] = detail
         line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
         # O_APPEND: lines are only ever added; the lock keeps lines whole across processes.
-        with self._lock:
+        with self._file_lock():
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 os.write(fd, line)

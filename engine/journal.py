@@ -42,8 +42,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from filelock import FileLock, Timeout
-
 from engine.errors import StoreError
 from engine.liveness import owner_alive
 from engine.paths import private_umask
@@ -355,6 +353,8 @@ class Journal:
         """The schema, once: a file lock keeps two first-time processes apart (executescript
         commits on its own, so a transaction alone cannot)."""
         self.locks_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        from filelock import FileLock  # here: a reader of the journal needs no lock file
+
         with FileLock(self.locks_dir / "journal.create.lock", mode=0o600, timeout=60):
             if conn.execute("PRAGMA user_version").fetchone()[0] != 0:
                 return
@@ -433,6 +433,8 @@ class Journal:
     def exclusive(self, config_id: str) -> Iterator[None]:
         """Held for the whole run; a second attempt raises RunBusy at once."""
         self.locks_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        from filelock import FileLock, Timeout
+
         lock = FileLock(self.locks_dir / f"{config_id}.run.lock", mode=0o600, thread_local=False)
         try:
             lock.acquire(timeout=0)

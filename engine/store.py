@@ -20,17 +20,20 @@ import gc
 import json
 import os
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
 from engine.errors import StoreError
 from engine.paths import write_atomic
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 SCHEMA_VERSION = 1
 META = "_meta"
@@ -139,9 +142,9 @@ class Store:
         # Tables written first in the file, in this order (e.g. small ones a reader wants
         # without parsing the rest); the others follow in their usual order.
         self._first_keys = first_keys
-        # A short poll interval: contention is brief (one small JSON write), and the default
-        # 50 ms would dominate the latency of concurrent writers.
-        self._lock = FileLock(f"{path}.lock", timeout=lock_timeout, mode=0o600, poll_interval=0.002)
+        self._lock_timeout = lock_timeout
+        self._lock: FileLock | None = None  # made on the first write (`_file_lock`)
+        self._lock_guard = threading.Lock()
 
     # --- reading -------------------------------------------------------------------------
 
@@ -216,12 +219,15 @@ class Store:
     def transaction(self) -> Iterator[TinyDB]:
         """Lock, read fresh, let the caller change the TinyDB, write once if it changed.
         An exception inside the block discards every change."""
+        from filelock import Timeout
+
+        lock = self._file_lock()
         try:
-            self._lock.acquire()
+            lock.acquire()
         except Timeout as exc:
             raise StoreError(
                 f"{self.path}: gesperrt – ein anderer buchex-Prozess schreibt gerade "
-                f"(länger als {self._lock.timeout:.0f} s)."
+                f"(länger als {lock.timeout:.0f} s)."
             ) from exc
         try:
             data = self._load()
@@ -231,7 +237,21 @@ class Store:
             if storage.dirty:
                 self._commit(storage.data)
         finally:
-            self._lock.release()
+            lock.release()
+
+    def _file_lock(self) -> FileLock:
+        """The writers' lock file, made on the first write: readers (`buchex config list`,
+        the TUI's start) never import filelock (~10 ms)."""
+        with self._lock_guard:
+            if self._lock is None:
+                from filelock import FileLock
+
+                # A short poll interval: contention is brief (one small JSON write), and the
+                # default 50 ms would dominate the latency of concurrent writers.
+                self._lock = FileLock(
+                    f"{self.path}.lock", timeout=self._lock_timeout, mode=0o600, poll_interval=0.002
+                )
+            return self._lock
 
     def _commit(self, data: dict[str, Any]) -> None:
         # Only the lock holder writes temp files, so any left here belong to a writer that

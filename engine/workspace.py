@@ -184,7 +184,9 @@ class Workspace:
 
     def _load_config(self, doc: Mapping[str, Any]) -> ExportConfig:
         fields = {k: v for k, v in doc.items() if k not in _STORE_ONLY}
-        return parse_config(fields, catalog=None, decrypt=self._decrypt_stored, lazy_secrets=True)
+        return parse_config(
+            fields, catalog=None, decrypt=self._decrypt_stored, lazy_secrets=True, stored=True
+        )
 
     def _configs(self) -> dict[str, ExportConfig]:
         """Every stored config by id, parsed once per store version: the list reloads on

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import ROOT
 
@@ -115,3 +116,25 @@ def test_the_scc_check_finds_a_loop() -> None:
     components = strongly_connected_components(graph)
     assert sorted(sorted(c) for c in components if len(c) > 1) == [["a", "b", "c"]]
     assert len(components) == 3
+
+
+def test_listing_configs_loads_only_what_it_needs(tmp_path: Path) -> None:
+    """Issue 15, start-up: `buchex config list` imports no SQLAlchemy, paramiko, writer,
+    no lock library and no plug-in scan (importlib.metadata); a run imports them when it
+    needs them."""
+    home = tmp_path / "home"
+    code = (
+        "import sys\n"
+        "from engine.cli import main\n"
+        f"try:\n    main(['--home', {str(home)!r}, 'config', 'list'])\n"
+        "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "heavy = ('sqlalchemy', 'paramiko', 'filelock', 'importlib.metadata',\n"
+        "         'engine.export', 'engine.formats.datev', 'engine.transports')\n"
+        "print('GELADEN:' + ','.join(sorted(m for m in sys.modules if m.startswith(heavy))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Keine Schnittstellen" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "GELADEN:"

@@ -131,9 +131,9 @@ def test_the_entry_point_adds_the_format_to_the_choices(plugin_path: Path) -> No
         "import json\n"
         "from engine.formats import FORMAT_CHOICES, REGISTRY\n"
         "from engine.config import FIELDS_BY_PATH\n"
-        "print(json.dumps({'choices': FORMAT_CHOICES,\n"
-        "  'field': FIELDS_BY_PATH['format'].choices,\n"
-        "  'incoming': FIELDS_BY_PATH['incoming_format'].choices,\n"
+        "print(json.dumps({'choices': list(FORMAT_CHOICES),\n"
+        "  'field': list(FIELDS_BY_PATH['format'].choices),\n"
+        "  'incoming': list(FIELDS_BY_PATH['incoming_format'].choices),\n"
         "  'origin': REGISTRY.formats['zeilen'].origin if 'zeilen' in REGISTRY.formats else '',\n"
         "  'problems': REGISTRY.problems}))\n"
     )

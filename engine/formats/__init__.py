@@ -9,11 +9,12 @@ point group `buchex.formats` (docs/formats.md), each entry point naming a `Forma
     [project.entry-points."buchex.formats"]
     sage = "buchex_sage:FORMAT"
 
-`FORMAT_CHOICES` (name, German label) is read once, when this package is first imported:
+`FORMAT_CHOICES` (name, German label) is read when first looked into (`registry()`):
 engine.config builds the choice of the "Format" fields from it, so the TUI, `config
-validate` and the CLI list what is installed. A declaration is cheap to import (the writer
-class is named by "module:attribute" and imported on first use): every process that opens
-a workspace, the TUI's start among them, reads the declarations.
+validate` and the CLI list what is installed; a config naming a built-in format is
+validated without reading the plug-ins (`is_installed`), so `buchex config list` never
+scans the installed packages' entry points. A declaration is cheap to import (the writer
+class is named by "module:attribute" and imported on first use).
 
 `engine.export` does the selection, the file planning (one file per client, kind and
 period, numbered parts) and the byte plumbing; a writer knows only its own format: how a
@@ -28,9 +29,10 @@ so importing a writer directly and importing the registry both work without cycl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Final
+from typing import Any, Final, overload
 
 from engine.formats.spec import _NAME
 from engine.formats.spec import (
@@ -139,35 +141,81 @@ def load_registry() -> Registry:
     return Registry({**builtin, **{spec.name: spec for spec in plugins}}, tuple(problems))
 
 
-REGISTRY: Final = load_registry()
+@functools.cache
+def registry() -> Registry:
+    """The installed formats, read on first use: finding the plug-ins means importing
+    importlib.metadata and reading every installed package's entry points (~20 ms), which
+    a process that only lists or runs built-in formats (`buchex config list`) never needs."""
+    return load_registry()
 
-#: (name, German label) of every installed format: what config files store, forms show.
-FORMAT_CHOICES: Final[tuple[tuple[str, str], ...]] = tuple(
-    (spec.name, spec.label) for spec in REGISTRY.formats.values()
-)
+
+def __getattr__(name: str) -> Any:
+    """`REGISTRY`: the registry (module attribute for callers that read it directly)."""
+    if name == "REGISTRY":
+        return registry()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class _FormatChoices(Sequence[tuple[str, str]]):
+    """(name, German label) of every installed format: what config files store, forms
+    show. Reads the registry when first looked into (`registry`)."""
+
+    def _items(self) -> tuple[tuple[str, str], ...]:
+        return tuple((spec.name, spec.label) for spec in registry().formats.values())
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, str]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[tuple[str, str], ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        return self._items()[index]
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    def __eq__(self, other: object) -> bool:
+        return self._items() == (tuple(other) if isinstance(other, Sequence) else other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._items())
+
+
+FORMAT_CHOICES: Final = _FormatChoices()
+
+
+def is_installed(name: str) -> bool:
+    """Whether format `name` is installed; a built-in name is known without reading the
+    plug-ins."""
+    from engine.formats.builtin import BUILTIN_FORMATS
+
+    return any(spec.name == name for spec in BUILTIN_FORMATS) or name in registry().formats
 
 
 def installed_formats() -> dict[str, FormatSpec]:
-    return dict(REGISTRY.formats)
+    return dict(registry().formats)
 
 
 def format_spec(name: str) -> FormatSpec:
     """The declaration of format `name`; KeyError (German) if it is not installed."""
     try:
-        return REGISTRY.formats[name]
+        return registry().formats[name]
     except KeyError:
-        known = ", ".join(REGISTRY.formats)
+        known = ", ".join(registry().formats)
         raise KeyError(f"Format „{name}“ ist nicht installiert (installiert: {known})") from None
 
 
 def format_factories() -> dict[str, FormatFactory]:
     """Format name → writer class, for every name in FORMAT_CHOICES (imports the writers)."""
-    return {name: spec.factory() for name, spec in REGISTRY.formats.items()}
+    return {name: spec.factory() for name, spec in registry().formats.items()}
 
 
 def format_label(name: str) -> str:
     """The German label of a format name (the name itself if unknown)."""
-    spec = REGISTRY.formats.get(name)
+    spec = registry().formats.get(name)
     return spec.label if spec is not None else name
 
 
@@ -193,5 +241,7 @@ __all__ = [
     "format_label",
     "format_spec",
     "installed_formats",
+    "is_installed",
     "load_registry",
+    "registry",
 ]
