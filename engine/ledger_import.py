@@ -37,7 +37,7 @@ import os
 import re
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -132,16 +132,24 @@ def format_problems(
     return "\n".join(lines)
 
 
-def _header_problems(header: list[str]) -> list[ImportProblem]:
+def _column_problems(
+    header: list[str], known: Collection[str], required: Iterable[str]
+) -> tuple[list[ImportProblem], set[str]]:
+    """A header line's doubled, unknown and missing columns; and the columns it has."""
     problems: list[ImportProblem] = []
     seen: set[str] = set()
     for name in header:
         if name in seen:
             problems.append(ImportProblem(1, name, "Spalte kommt doppelt vor"))
-        elif name not in KNOWN:
+        elif name not in known:
             problems.append(ImportProblem(1, name or "(leer)", "unbekannte Spalte"))
         seen.add(name)
-    problems.extend(ImportProblem(1, n, "Pflichtspalte fehlt") for n in REQUIRED if n not in seen)
+    problems.extend(ImportProblem(1, n, "Pflichtspalte fehlt") for n in required if n not in seen)
+    return problems, seen
+
+
+def _header_problems(header: list[str]) -> list[ImportProblem]:
+    problems, seen = _column_problems(header, KNOWN, REQUIRED)
     amounts = [n for n in AMOUNT_COLUMNS if n in seen]
     if not amounts:
         problems.append(
@@ -533,18 +541,7 @@ def import_documents(ledger_path: Path, csv_file: Path) -> DocumentImportResult:
 
 
 def _document_header_problems(header: list[str]) -> list[ImportProblem]:
-    problems: list[ImportProblem] = []
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            problems.append(ImportProblem(1, name, "Spalte kommt doppelt vor"))
-        elif name not in _DOCUMENT_KNOWN:
-            problems.append(ImportProblem(1, name or "(leer)", "unbekannte Spalte"))
-        seen.add(name)
-    problems.extend(
-        ImportProblem(1, n, "Pflichtspalte fehlt") for n in DOCUMENT_REQUIRED if n not in seen
-    )
-    return problems
+    return _column_problems(header, _DOCUMENT_KNOWN, DOCUMENT_REQUIRED)[0]
 
 
 def _load_documents(conn: sqlite3.Connection, fh: TextIO, base: Path) -> DocumentImportResult:
