@@ -38,6 +38,7 @@ import re
 import sqlite3
 import stat
 from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -232,10 +233,46 @@ def import_bookings(
     imported before raises AlreadyImported unless `again`.
     """
     ledger_path, csv_file = Path(ledger_path), Path(csv_file)
+    with _import_transaction(ledger_path, csv_file) as (fh, conn):
+        try:
+            digest = _sha256(csv_file)
+        except OSError as exc:
+            raise LedgerError(f"Importdatei nicht lesbar: {csv_file} ({exc.strerror})") from exc
+        conn.execute(_IMPORTS_SQL)
+        earlier = conn.execute(
+            "SELECT file, imported_at, rows, first_journal_no, last_journal_no "
+            "FROM buchex_imports WHERE sha256 = ? ORDER BY imported_at DESC LIMIT 1",
+            (digest,),
+        ).fetchone()
+        if earlier is not None and not again:
+            raise AlreadyImported(_already_message(csv_file, *earlier))
+        result = _load(conn, _Catalog(conn), fh, batch_size)
+        if not result.problems:
+            conn.execute(
+                "INSERT INTO buchex_imports VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    digest,
+                    str(csv_file.absolute()),
+                    datetime.now().astimezone().isoformat(timespec="seconds"),
+                    result.imported,
+                    result.first_journal_no,
+                    result.last_journal_no,
+                ),
+            )
+        conn.execute("ROLLBACK" if result.problems else "COMMIT")
+        return result
+
+
+@contextmanager
+def _import_transaction(
+    ledger_path: Path, csv_file: Path
+) -> Iterator[tuple[TextIO, sqlite3.Connection]]:
+    """The CSV file open and the embedded ledger locked for writing, in an IMMEDIATE
+    transaction (the caller commits or rolls back; an exception rolls back). A missing
+    ledger, an unreadable file or an SQLite error is a German LedgerError."""
     if not ledger_path.is_file():
         raise LedgerError(missing_ledger_message(ledger_path))
     try:
-        digest = _sha256(csv_file)
         fh = open(csv_file, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise LedgerError(f"Importdatei nicht lesbar: {csv_file} ({exc.strerror})") from exc
@@ -243,38 +280,13 @@ def import_bookings(
         conn = sqlite3.connect(ledger_path, timeout=30, isolation_level=None)
         try:
             conn.execute("PRAGMA foreign_keys = ON")  # a second safety net behind the checks
-            # IMMEDIATE: take the write lock now so max(journal_no) cannot change under us.
+            # IMMEDIATE: take the write lock now so nothing changes under the checks.
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.execute(_IMPORTS_SQL)
-                earlier = conn.execute(
-                    "SELECT file, imported_at, rows, first_journal_no, last_journal_no "
-                    "FROM buchex_imports WHERE sha256 = ? ORDER BY imported_at DESC LIMIT 1",
-                    (digest,),
-                ).fetchone()
-                if earlier is not None and not again:
-                    raise AlreadyImported(_already_message(csv_file, *earlier))
-                result = _load(conn, _Catalog(conn), fh, batch_size)
-                if not result.problems:
-                    conn.execute(
-                        "INSERT INTO buchex_imports VALUES (?, ?, ?, ?, ?, ?)",
-                        (
-                            digest,
-                            str(csv_file.absolute()),
-                            datetime.now().astimezone().isoformat(timespec="seconds"),
-                            result.imported,
-                            result.first_journal_no,
-                            result.last_journal_no,
-                        ),
-                    )
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            if result.problems:
-                conn.execute("ROLLBACK")
-            else:
-                conn.execute("COMMIT")
-            return result
+                yield fh, conn
+            finally:
+                if conn.in_transaction:  # an exception, or a caller that decided nothing
+                    conn.execute("ROLLBACK")
         except sqlite3.Error as exc:
             raise LedgerError(f"Import abgebrochen, nichts übernommen: {exc}") from exc
         finally:
@@ -505,39 +517,20 @@ def import_documents(ledger_path: Path, csv_file: Path) -> DocumentImportResult:
     transaction. A ledger made before the table existed gets it.
     """
     ledger_path, csv_file = Path(ledger_path), Path(csv_file)
-    if not ledger_path.is_file():
-        raise LedgerError(missing_ledger_message(ledger_path))
-    try:
-        fh = open(csv_file, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise LedgerError(f"Importdatei nicht lesbar: {csv_file} ({exc.strerror})") from exc
-    with fh, write_lock(ledger_path):
-        conn = sqlite3.connect(ledger_path, timeout=30, isolation_level=None)
-        try:
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                kind = conn.execute(
-                    "SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE",
-                    (DOCUMENTS_TABLE,),
-                ).fetchone()
-                if kind is not None and kind[0] != "table":
-                    raise LedgerError(
-                        f"{DOCUMENTS_TABLE} ist in der Buchhaltung keine Tabelle, sondern "
-                        f"{kind[0]}; Belege dort nicht importierbar: {ledger_path}"
-                    )
-                if kind is None:  # a ledger made before the table existed
-                    conn.execute(SCHEMA_DOCUMENTS_SQL)
-                result = _load_documents(conn, fh, csv_file.absolute().parent)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("ROLLBACK" if result.problems else "COMMIT")
-            return result
-        except sqlite3.Error as exc:
-            raise LedgerError(f"Import abgebrochen, nichts übernommen: {exc}") from exc
-        finally:
-            conn.close()
+    with _import_transaction(ledger_path, csv_file) as (fh, conn):
+        kind = conn.execute(
+            "SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE", (DOCUMENTS_TABLE,)
+        ).fetchone()
+        if kind is not None and kind[0] != "table":
+            raise LedgerError(
+                f"{DOCUMENTS_TABLE} ist in der Buchhaltung keine Tabelle, sondern "
+                f"{kind[0]}; Belege dort nicht importierbar: {ledger_path}"
+            )
+        if kind is None:  # a ledger made before the table existed
+            conn.execute(SCHEMA_DOCUMENTS_SQL)
+        result = _load_documents(conn, fh, csv_file.absolute().parent)
+        conn.execute("ROLLBACK" if result.problems else "COMMIT")
+        return result
 
 
 def _document_header_problems(header: list[str]) -> list[ImportProblem]:
