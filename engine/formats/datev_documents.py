@@ -28,6 +28,8 @@ from typing import IO, Final
 from xml.sax.saxutils import XMLGenerator
 from xml.sax.xmlreader import AttributesImpl
 
+from engine.formats.datev_spec import TRANSLITERATION
+
 # -- the format (Document_v050.xsd; docs/datev.md, "DATEV Belegbilder") ----------------------
 
 NAMESPACE: Final = "http://xml.datev.de/bedi/tps/document/v05.0"
@@ -87,8 +89,10 @@ _WINDOWS_RESERVED: Final = frozenset(
     | {f"com{i}" for i in range(1, 10)}
     | {f"lpt{i}" for i in range(1, 10)}
 )
+#: The letters of the Buchungsstapel's spelling table (umlauts, ß, æ, ł, …); its blanks
+#: and dashes are not for file names (those become "_" below).
 _TRANSLITERATION: Final[Mapping[str, str]] = MappingProxyType(
-    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss", "ẞ": "SS"}
+    {ch: spelled for ch, spelled in TRANSLITERATION.items() if ch.isalpha()}
 )
 
 # Fixed namespace of buchex's document GUIDs, uuid5(NAMESPACE_URL,
